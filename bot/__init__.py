@@ -1,0 +1,1 @@
+"""Chain Bot's Slack app, renderers and command line."""

@@ -1,0 +1,86 @@
+"""Engines and sessions. SQLite is treated as a real database: WAL, foreign keys, a busy
+timeout, so that a reader never waits for a rebuild and a rebuild never half-shows."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from store import config
+from store.errors import ConfigError, StoreError
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _prepare_sqlite_path(url_text: str) -> None:
+    url = make_url(url_text)
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the database folder {path.parent}: {exc.strerror}") from None
+    if path.exists() and not path.is_file():
+        raise StoreError(f"the database path {path} is not a file")
+
+
+@functools.cache
+def get_engine(url: str | None = None) -> Engine:
+    """One engine per URL for the life of the process."""
+    url = url or config.database_url()
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"{config.DATABASE_ENV} is not a valid database URL") from None
+    if parsed.get_backend_name() == "sqlite":
+        _prepare_sqlite_path(url)
+        engine = create_engine(url, connect_args={"timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        if parsed.database and parsed.database != ":memory:":
+            try:
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+            except OperationalError as exc:
+                raise StoreError(f"cannot open the database: {_reason(exc)}") from None
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, ModuleNotFoundError) as exc:
+        raise ConfigError(f"{config.DATABASE_ENV}: unsupported database URL ({exc})") from None
+
+
+def _reason(exc: OperationalError) -> str:
+    return str(exc.orig).splitlines()[0] if exc.orig else "unknown error"
+
+
+@functools.cache
+def _factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    session = _factory(engine or get_engine())()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,41 @@
+"""Shared fixtures. Every test gets its own database; the seed store is built once per
+session and copied, since building is deterministic."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from store import Store
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test may touch the developer's own database or Slack credentials."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'default.sqlite3'}")
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def seed_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the seed store built once for the whole run."""
+    path = tmp_path_factory.mktemp("seedstore") / "seed.sqlite3"
+    Store.open(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def seed_db_url(seed_db_file: Path, tmp_path: Path) -> str:
+    """A private copy of the built seed store, safe to write to."""
+    copy = tmp_path / "store.sqlite3"
+    shutil.copy(seed_db_file, copy)
+    return f"sqlite:///{copy}"
+
+
+@pytest.fixture
+def store(seed_db_url: str) -> Iterator[Store]:
+    yield Store.open(seed_db_url, build_if_empty=False)
