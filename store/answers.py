@@ -14,8 +14,19 @@ Status = Literal["found", "ambiguous", "not_found", "usage"]
 Precision = Literal["year", "month", "day"]
 
 _MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass(frozen=True)

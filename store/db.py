@@ -33,7 +33,9 @@ def _prepare_sqlite_path(url_text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"cannot create the database folder {path.parent}: {exc.strerror}") from None
+        raise StoreError(
+            f"cannot create the database folder {path.parent}: {exc.strerror}"
+        ) from None
     if path.exists() and not path.is_file():
         raise StoreError(f"the database path {path} is not a file")
 

@@ -12,14 +12,13 @@ Two families of tables share one database:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Date,
     DateTime,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -35,7 +34,7 @@ def utcnow() -> dt.datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 # --------------------------------------------------------------------------- fact tables
@@ -256,9 +255,7 @@ class Delivery(Base):
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    subscription_id: Mapped[int] = mapped_column(
-        ForeignKey("subscriptions.id", ondelete="CASCADE")
-    )
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
     team_id: Mapped[str] = mapped_column(String(32))
     channel_id: Mapped[str] = mapped_column(String(32))
     week_start: Mapped[dt.date] = mapped_column(Date)
@@ -273,9 +270,7 @@ class Delivery(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     item_count: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (
-        UniqueConstraint("subscription_id", "week_start", name="uq_delivery_week"),
-    )
+    __table_args__ = (UniqueConstraint("subscription_id", "week_start", name="uq_delivery_week"),)
 
 
 class AutolinkSetting(Base):
