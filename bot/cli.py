@@ -2,8 +2,8 @@
 ``store`` (or ``bot``) and a renderer.
 
 Commands live in small modules by area and register themselves on ``main``:
-``bot.cli_store`` (chain, build, stats), ``bot.cli_slack`` (serve),
-``bot.cli_digest`` (digest, ingest, clock), ``bot.cli_admin`` (migrate).
+``bot.cli_store`` (chain, build, stats), ``bot.cli_ingest`` (ingest), ``bot.cli_slack``
+(serve), ``bot.cli_digest`` (digest, clock), ``bot.cli_admin`` (migrate).
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ import click
 
 from store.errors import ConfigError, StoreError
 
-COMMAND_MODULES = ("bot.cli_store", "bot.cli_slack", "bot.cli_digest", "bot.cli_admin")
+COMMAND_MODULES = (
+    "bot.cli_store",
+    "bot.cli_ingest",
+    "bot.cli_slack",
+    "bot.cli_digest",
+    "bot.cli_admin",
+)
 
 
 class ChainbotGroup(click.Group):
