@@ -3,7 +3,7 @@
 
 Commands live in small modules by area and register themselves on ``main``:
 ``bot.cli_store`` (chain, build, stats), ``bot.cli_ingest`` (ingest), ``bot.cli_slack``
-(serve), ``bot.cli_digest`` (digest, clock), ``bot.cli_admin`` (migrate).
+(serve), ``bot.cli_digest`` (digest), ``bot.cli_clock`` (clock), ``bot.cli_admin`` (migrate).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "bot.cli_ingest",
     "bot.cli_slack",
     "bot.cli_digest",
+    "bot.cli_clock",
     "bot.cli_admin",
 )
 

@@ -56,6 +56,8 @@ class Document(Base):
     # "day" | "month" | "year": how exactly the text pins the publication date.
     published_precision: Mapped[str] = mapped_column(String(8))
     origin: Mapped[str] = mapped_column(String(16))  # "seed" | "ingested"
+    # When `chainbot ingest` added it (None for seeds): the digest's "new since last digest".
+    ingested_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     sha256: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     # Where the article proper ends (blog boilerplate after it is not mined).
@@ -102,6 +104,7 @@ class Entity(Base):
     origin: Mapped[str] = mapped_column(String(16))
     fact_count: Mapped[int] = mapped_column(Integer, default=0)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("entities.id"))
+    # Free-form extras, e.g. {"confusable_with": ["province:qinghai"], "population": 123}.
     attrs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     aliases: Mapped[list[Alias]] = relationship(back_populates="entity")
