@@ -15,13 +15,15 @@ from importlib import resources
 @dataclass(frozen=True)
 class Place:
     slug: str  # "province:shandong", "city:qingdao"
-    kind: str  # "province" | "city" | "region" (SARs)
+    kind: str  # "province" | "city" | "region" (SARs) | "district" (Xiong'an New Area)
     name: str  # English name as commonly written: "Qingdao", "Xi'an", "Inner Mongolia"
     name_zh: str | None  # "青岛"
     # (alias, alias kind): kinds as in store.models.Alias.kind
     aliases: tuple[tuple[str, str], ...]
     parent_slug: str | None  # a city's province
     description: str  # what it is, for an honest answer when no article names it
+    population: int | None = None  # GeoNames figure, cities only: ranks same-named places
+    code: str | None = None  # ISO 3166-2:CN code, province-level places only
 
 
 @functools.cache
@@ -37,6 +39,8 @@ def load_places() -> tuple[Place, ...]:
             aliases=tuple((a["alias"], a["kind"]) for a in p.get("aliases", [])),
             parent_slug=p.get("parent"),
             description=p["description"],
+            population=p.get("population"),
+            code=p.get("code"),
         )
         for p in data["places"]
     )
