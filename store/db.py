@@ -40,10 +40,14 @@ def _prepare_sqlite_path(url_text: str) -> None:
         raise StoreError(f"the database path {path} is not a file")
 
 
-@functools.cache
 def get_engine(url: str | None = None) -> Engine:
-    """One engine per URL for the life of the process."""
-    url = url or config.database_url()
+    """One engine per URL for the life of the process (default: ``DATABASE_URL``, read on
+    every call, so that a changed environment never gets a stale engine)."""
+    return _engine_for(url or config.database_url())
+
+
+@functools.cache
+def _engine_for(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:

@@ -9,6 +9,16 @@ from pathlib import Path
 
 import pytest
 
+# PostgreSQL and both-backend fixtures (see tests/pg.py): postgres_url, postgres_seed_url,
+# database_url and seed_database_url (parametrised over sqlite and postgresql).
+from pg import (  # noqa: F401
+    database_url,
+    postgres_seed_template,
+    postgres_seed_url,
+    postgres_url,
+    seed_database_url,
+)
+
 from store import Store
 
 
