@@ -131,6 +131,16 @@ class Digest:
     def is_empty(self) -> bool:
         return self.item_count == 0
 
+    @property
+    def archive(self) -> bool:
+        """The "From the archive" edition: nothing in it is new."""
+        return self.edition == "archive"
+
+    @property
+    def new_count(self) -> int:
+        """Items from articles added since ``new_since``."""
+        return sum(1 for item in self.items if item.new)
+
 
 def week_of(day: dt.date) -> dt.date:
     """The Monday of ``day``'s week."""
