@@ -147,6 +147,32 @@ def week_of(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def parse_week(text: str) -> tuple[dt.date, str | None]:
+    """``YYYY-MM-DD`` to the Monday of its week, and a note when the date was not a Monday
+    (``2019-12-18 is a Wednesday: showing the week from Monday 2019-12-16``).
+
+    ValueError with a one-line message people can act on when ``text`` is not a date.
+    """
+    value = text.strip()
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise ValueError(f"{shown!r} is not a date; use YYYY-MM-DD, e.g. 2019-12-16") from None
+    if len(value) != 10:
+        raise ValueError(f"{value!r} is not a date; use YYYY-MM-DD, e.g. 2019-12-16")
+    monday = week_of(day)
+    if monday == day:
+        return monday, None
+    weekday = _WEEKDAYS[day.weekday()]
+    return monday, (
+        f"{day.isoformat()} is a {weekday}: showing the week from Monday {monday.isoformat()}"
+    )
+
+
 def week_label(start: dt.date, end: dt.date) -> str:
     """``16-22 December 2019``, ``30 December 2019 - 5 January 2020``."""
     if start.year != end.year:
