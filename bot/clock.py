@@ -31,12 +31,14 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, select
 
+from bot.config import SlackConfig
 from bot.delivery import (
     RETRY_FAILED_AFTER,
     STALE_AFTER,
     ClientFactory,
     Deliverer,
     Outcome,
+    delivery_client,
     utcnow,
 )
 from store import db
@@ -229,6 +231,10 @@ class Clock:
         with self._sync_lock:
             self.reconcile_jobs()
             outcomes = self.catch_up(progress=progress)
+        self._ensure_sync_job()
+        return outcomes
+
+    def _ensure_sync_job(self) -> None:
         self.scheduler.add_job(
             self.sync,
             IntervalTrigger(seconds=self.sync_seconds),
@@ -237,7 +243,6 @@ class Clock:
             replace_existing=True,
             misfire_grace_time=max(1, int(self.sync_seconds)),
         )
-        return outcomes
 
     def run(self, progress: ProgressFn = no_progress) -> None:
         """Catch up, then block running the scheduler (``chainbot clock``)."""
@@ -245,9 +250,19 @@ class Clock:
         self.scheduler.start()
 
     def start_background(self, progress: ProgressFn = no_progress) -> BaseScheduler:
-        """Catch up, then run the scheduler in background threads (``serve --with-clock``)."""
-        self.prepare(progress)
+        """Run the scheduler in background threads (``serve --with-clock``); the start-up
+        catch-up runs in a thread too, so a long one never delays the web app."""
+
+        def begin() -> None:
+            try:
+                self.prepare(progress)
+            finally:
+                # Even if the catch-up failed (the database briefly away, say), the periodic
+                # sync keeps the clock going and retries it.
+                self._ensure_sync_job()
+
         self.scheduler.start()
+        threading.Thread(target=begin, name="clock-catch-up", daemon=True).start()
         return self.scheduler
 
     def shutdown(self) -> None:
@@ -270,21 +285,23 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-def start_background(
-    engine: Engine,
-    client_factory: ClientFactory,
-    *,
-    sync_seconds: float = DEFAULT_SYNC_SECONDS,
-) -> BaseScheduler:
-    """For ``chainbot serve --with-clock``: a background clock in the web process."""
+def single_workspace_factory(token: str, api_url: str) -> ClientFactory:
+    """One bot token for every team (the simple ``SLACK_BOT_TOKEN`` set-up)."""
+    client = delivery_client(token, api_url)
+    return lambda _team_id: client
+
+
+def start_background(cfg: SlackConfig, *, sync_seconds: float = DEFAULT_SYNC_SECONDS) -> Clock:
+    """For ``chainbot serve --with-clock``: the clock in background threads of the web
+    process, with the app's own configuration (database, bot token, Web API URL)."""
     clock = Clock(
-        engine,
-        client_factory,
+        db.get_engine(cfg.database_url),
+        single_workspace_factory(cfg.bot_token, cfg.api_url),
         scheduler=make_scheduler(blocking=False),
         sync_seconds=sync_seconds,
     )
     clock.start_background()
-    return clock.scheduler
+    return clock
 
 
 def summarize(outcomes: Sequence[Outcome]) -> dict[str, int]:

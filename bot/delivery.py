@@ -92,7 +92,14 @@ RETRY_FAILED_AFTER = dt.timedelta(minutes=5)
 MAX_RATE_LIMIT_RETRIES = 20
 
 ClientFactory = Callable[[str], WebClient]
-"""team_id -> a WebClient with that workspace's bot token."""
+"""team_id -> a WebClient with that workspace's bot token (see ``delivery_client``)."""
+
+
+def delivery_client(token: str, base_url: str) -> WebClient:
+    """A WebClient for posting digests: no automatic retries of 429s (the ``Pacer`` waits them
+    out for the whole team) nor of 5xx answers (a blind re-send could post twice; a failed
+    delivery is retried by a later sync, which checks the channel first)."""
+    return WebClient(token=token, base_url=base_url, timeout=15, retry_handlers=[])
 
 
 def default_owner() -> str:
@@ -116,7 +123,9 @@ class PostableMessage(Protocol):
 class ComposedDigest:
     messages: list[PostableMessage]
     item_count: int
-    new_count: int  # items that are new for this channel (0: nothing new this week)
+    # False when nothing happened that week and nothing was added since the channel's last
+    # digest (an empty week, or only the "From the archive" edition).
+    has_news: bool
 
 
 class Composer(Protocol):
@@ -149,10 +158,10 @@ def compose_with_store(
         engine, week_start, new_since=new_since, archive_if_empty=archive_if_empty, now=now
     )
     messages = digest_messages(digest, late_note=late_note)
-    # An archive edition is, by definition, nothing new.
-    new_count = 0 if digest.edition == "archive" else digest.item_count
     return ComposedDigest(
-        messages=list(messages), item_count=digest.item_count, new_count=new_count
+        messages=list(messages),
+        item_count=digest.item_count,
+        has_news=not digest.is_empty and not digest.archive,
     )
 
 
@@ -343,7 +352,7 @@ class Deliverer:
         except Exception as exc:
             logger.exception("composing the digest failed (subscription %s)", sub.id)
             return self._finish(sub, delivery_id, week, "failed", late, started, _error_code(exc))
-        if sub.skip_empty and composed.new_count == 0:
+        if sub.skip_empty and not composed.has_news:
             subs.finish_delivery(self.engine, delivery_id, "skipped", now=self.now(), item_count=0)
             return self._log(
                 Outcome(sub.id, sub.team_id, sub.channel_id, week, "skipped", late, _ms(started))
