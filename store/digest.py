@@ -340,7 +340,9 @@ def _items(session: Session, facts: Iterable[Fact], new_docs: set[int]) -> list[
     drafts: list[_Draft] = []
     seen_sentences: set[tuple[dt.date | None, str]] = set()
     for group in groups.values():
-        group.sort(key=lambda f: (f.start, f.id))
+        # The lead is the item's first sentence-level fact (a fact on a title line, if any,
+        # only when there is nothing else).
+        group.sort(key=lambda f: (f.passage.kind != "sentence", f.start, f.id))
         lead = group[0]
         key = (lead.date, fold(lead.passage.text))
         if key in seen_sentences:
