@@ -19,7 +19,8 @@ API (all methods are thread-safe):
 * ``response_url(name="r")``: a ``response_url`` the server accepts; POSTs to it are recorded
   as calls with ``method == "response_url"`` and ``path`` set.
 * Methods answered: ``chat.postMessage``, ``chat.postEphemeral``, ``chat.update``,
-  ``chat.delete``, ``chat.getPermalink``, ``views.publish``, ``users.info``,
+  ``chat.delete``, ``chat.getPermalink``, ``views.publish``, ``views.open``, ``views.update``,
+  ``users.info``,
   ``conversations.info``, ``auth.test``. Anything else answers ``unknown_method`` unless
   programmed with ``set_response``. GET query strings, form bodies and JSON bodies are all
   accepted; a missing token answers ``not_authed``.
@@ -349,6 +350,12 @@ class FakeSlack:
             ts = str(params.get("message_ts", ""))
             link = f"https://fake.slack.test/archives/{channel}/p{ts.replace('.', '')}"
             return {"ok": True, "channel": channel, "permalink": link}
+        if method in ("views.open", "views.update"):
+            view = params.get("view")
+            if isinstance(view, str):
+                view = json.loads(view)
+            view_id = params.get("view_id") or f"V{self._next_ts().replace('.', '')}"
+            return {"ok": True, "view": {**(view or {}), "id": view_id}}
         if method == "views.publish":
             view = params.get("view")
             if isinstance(view, str):

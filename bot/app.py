@@ -1,0 +1,154 @@
+"""The Bolt app factory: one place that wires configuration, the store and the listeners.
+
+``create_app`` is used by every runtime (gunicorn workers, Socket Mode, tests). Listeners are
+grouped by kind under ``bot.listeners``; the ``/chain`` grammar lives in ``bot.dispatch``.
+When ``bot.listeners.digest_commands`` exists (the weekly digest), it is imported so its
+subcommands register themselves with the dispatcher, and its ``register(app, deps)`` is called
+if it defines one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from bot.config import SlackConfig
+from bot.slack_client import make_client
+from store import Store, db
+from store.models import EventReceipt
+
+log = logging.getLogger("chainbot.slack")
+
+DIGEST_COMMANDS_MODULE = "bot.listeners.digest_commands"
+# Retries arrive within minutes; a day of receipts is plenty and keeps the table small.
+RECEIPT_TTL = dt.timedelta(days=1)
+PRUNE_EVERY = 500
+
+
+@dataclass
+class Deps:
+    """What listeners need besides Bolt's own arguments."""
+
+    store: Store
+    config: SlackConfig
+    client: WebClient
+    claims: int = field(default=0, repr=False)
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces any configured secret that reaches a log record with ``[redacted]``."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(secret in message for secret in self._secrets):
+            for secret in self._secrets:
+                message = message.replace(secret, "[redacted]")
+            record.msg, record.args = message, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = str(record.exc_info[1])
+            if any(secret in text for secret in self._secrets):
+                record.exc_info = None
+                record.exc_text = None
+        return True
+
+
+def install_redaction(config: SlackConfig) -> None:
+    """Attach the redacting filter to every handler of the root logger (idempotent)."""
+    redact = RedactSecrets(config.secrets())
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+    for handler in root.handlers:
+        for old in [f for f in handler.filters if isinstance(f, RedactSecrets)]:
+            handler.removeFilter(old)
+        handler.addFilter(redact)
+
+
+def claim_event(deps: Deps, event_id: str, team_id: str | None) -> bool:
+    """Insert the event's receipt; False when another delivery (or process) got there first.
+    The primary key decides, so this holds across processes and replicas."""
+    try:
+        with db.session_scope(deps.store.engine) as session:
+            session.add(EventReceipt(event_id=event_id, team_id=team_id))
+    except IntegrityError:
+        return False
+    deps.claims += 1
+    if deps.claims % PRUNE_EVERY == 0:
+        cutoff = dt.datetime.now(dt.UTC) - RECEIPT_TTL
+        with db.session_scope(deps.store.engine) as session:
+            session.execute(delete(EventReceipt).where(EventReceipt.received_at < cutoff))
+    return True
+
+
+def _dedupe_events(deps: Deps):  # type: ignore[no-untyped-def]
+    def dedupe_events(body: dict[str, Any], next: Any) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not claim_event(deps, str(event_id), body.get("team_id")):
+            log.info("event %s already handled; acknowledging the redelivery", event_id)
+            return BoltResponse(status=200, body="")
+        next()
+        return None
+
+    return dedupe_events
+
+
+def _on_error(error: Exception, body: dict[str, Any]) -> None:
+    # Bolt's default would log the whole request body; the type and the error are enough.
+    log.error("unhandled %s in a listener: %s", body.get("type", "request"), error, exc_info=error)
+
+
+def create_app(
+    config: SlackConfig,
+    store: Store,
+    *,
+    client: WebClient | None = None,
+    noop_commands: bool = False,
+) -> App:
+    """The Bolt app. ``noop_commands`` makes ``/chain`` ack at once with an empty body: the
+    baseline of ``bench/http.py`` (same server, same signature checks, no work)."""
+    install_redaction(config)
+    client = client or make_client(config.bot_token, config.api_url)
+    app = App(
+        client=client,
+        signing_secret=config.signing_secret or "",
+        # The CLI checks the token once before starting; workers learn the bot's user id
+        # from Bolt's lazy auth.test on their first request.
+        token_verification_enabled=False,
+        request_verification_enabled=config.mode == "http",
+        logger=logging.getLogger("chainbot.bolt"),
+    )
+    deps = Deps(store=store, config=config, client=client)
+    app.error(_on_error)
+    app.middleware(_dedupe_events(deps))
+
+    from bot.listeners import register_all
+
+    if noop_commands:
+        from bot.listeners.commands import register_noop
+
+        register_noop(app)
+        return app
+    try:
+        digest = importlib.import_module(DIGEST_COMMANDS_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != DIGEST_COMMANDS_MODULE:
+            raise
+        digest = None
+    register_all(app, deps)
+    if digest is not None and hasattr(digest, "register"):
+        digest.register(app, deps)
+    return app
