@@ -1,0 +1,621 @@
+"""Names to entities: ``resolve`` (a query) and ``find_mentions`` (free text).
+
+Pipeline for a query
+--------------------
+1. Slack markup (``<@U123>``, ``<!channel>``, ``<url|label>``) is dropped, Slack's ``&amp;``
+   ``&lt;`` ``&gt;`` are undone, then ``store.textnorm.fold`` (NFKC, casefold, accents and
+   control characters stripped) and ``compact_key`` (letters and digits only).
+2. Empty, letter-less (emoji, punctuation) or absurdly long queries get ``usage``.
+3. Exact compact key: ``Chong Qing``, ``chongqing`` and ``青岛`` hit an alias directly. When
+   several entities share the key, the one it *names* beats one it is a garble of, and an
+   entity with facts beats a fact-less gazetteer place.
+4. Queries under 3 characters match only exactly or by prefix.
+5. Fuzzy: a character-trigram inverted index picks the few hundred keys sharing the most
+   trigrams with the query (rarest trigrams first, under a fixed budget), and only those are
+   scored, best alias per entity.
+6. Decide: ``found``; ``ambiguous`` when the top two entities are close, or when the top one
+   is a known confusable (``attrs["confusable_with"]``: Qinghai/Qingdao, Hunan/Hainan,
+   Shanxi/Shaanxi) of a runner-up within about one edit; ``not_found`` with the nearest names
+   below the cut-off as suggestions.
+
+The scorer
+----------
+Measured by ``python bench/lookup.py`` (section "scorer comparison": a labelled set of
+exact names, aliases, typos, transpositions, reordered and partial titles, near-confusables
+and misses over the seed store). The chosen ``hybrid`` scorer is the normalised optimal-string-
+alignment similarity of the compact keys (a transposition such as ``qingdoa`` costs one edit,
+where Indel-based ``ratio`` and ``WRatio`` charge two and so bring ``qinghai`` within reach),
+raised by ``partial_ratio`` (x0.9) when the query is a fragment of a much longer alias (policy
+titles) and by ``token_sort_ratio`` for multi-word queries typed in another order. ``WRatio``
+alone matched more misses (its partial-ratio branch rates any short query found inside a long
+title at 90) and is several times slower per comparison; plain ``ratio`` and
+``token_set_ratio`` each lost typo or partial cases. Figures are in the module's README
+section and the bench output.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import re
+import threading
+import weakref
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+from sqlalchemy import Engine, select
+
+from store.answers import Candidate, EntityRef, Resolution
+from store.models import Alias, Entity, StoreMeta
+from store.textnorm import fold, unescape_slack
+
+MAX_QUERY_CHARS = 200  # after normalisation; longer is not a name
+MAX_ECHO_CHARS = 200  # how much of a rejected query is kept for echoing
+CUTOFF = 75.0  # fuzzy score (0-100) for a hit
+SUGGEST_FLOOR = 50.0  # nearest names below the cut-off, offered when nothing is found
+CLOSE_MARGIN = 4.0  # top two entities this close: ask rather than guess
+MAX_CANDIDATES = 6  # candidates carried by an ambiguous or not-found answer
+PARTIAL_WEIGHT = 0.9  # a fragment of a long alias scores at most 90
+PARTIAL_MIN = 95.0  # and only when it appears nearly verbatim
+PREFILTER_KEEP = 400  # keys scored per fuzzy query
+POSTINGS_BUDGET = 60_000  # key ids read from the trigram index per query
+
+# Better alias kinds first: a key that *names* an entity beats a key that is a garble of it.
+_ALIAS_KIND_RANK = {
+    "name": 0,
+    "english": 1,
+    "chinese": 1,
+    "romanisation": 2,
+    "variant": 2,
+    "abbreviation": 3,
+    "garble": 5,
+}
+# find_mentions order: companies first, then institutions, projects, policies, places.
+_MENTION_KIND_ORDER = {
+    "company": 0,
+    "institution": 1,
+    "project": 2,
+    "event": 3,
+    "policy": 4,
+    "city": 5,
+    "district": 6,
+    "province": 7,
+    "region": 8,
+    "person": 9,
+}
+
+_SLACK_MARKUP = re.compile(r"<([^<>]*)>")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def strip_slack_markup(text: str) -> str:
+    """Drop user, channel and special mentions; keep a link's label, drop a bare URL."""
+
+    def repl(m: re.Match[str]) -> str:
+        inner = m.group(1)
+        if inner[:1] in {"@", "#", "!"}:
+            return " "
+        _, bar, label = inner.partition("|")
+        return f" {label} " if bar else " "
+
+    return _SLACK_MARKUP.sub(repl, text)
+
+
+def _compact(folded: str) -> str:
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
+def _is_cjk(key: str) -> bool:
+    return bool(key) and all(_CJK.match(ch) for ch in key)
+
+
+def _trigrams(key: str) -> set[str]:
+    return {key[i : i + 3] for i in range(len(key) - 2)}
+
+
+# ----------------------------------------------------------------------------- the index
+
+
+@dataclass(frozen=True)
+class IndexedEntity:
+    """What the index needs to know of an entity."""
+
+    slug: str
+    name: str
+    kind: str
+    fact_count: int = 0
+    confusable_with: frozenset[str] = frozenset()
+    rank: float = 0.0  # tie-breaker among same-named places (population)
+
+    @property
+    def ref(self) -> EntityRef:
+        return EntityRef(slug=self.slug, name=self.name, kind=self.kind)
+
+
+@dataclass
+class _Scored:
+    entity: int
+    score: float
+    matched: str
+    alias_rank: int = 0
+
+
+Scorer = Callable[["AliasIndex", str, str, list[int], float], list[tuple[int, float]]]
+
+
+@dataclass
+class AliasIndex:
+    """An in-memory index of every alias. Build it with ``from_pairs`` (tests, benchmark)
+    or ``from_engine`` (the store)."""
+
+    entities: list[IndexedEntity]
+    keys: list[str]  # unique compact keys
+    folded: list[str]  # the folded alias shown for each key (first seen)
+    # per key: (entity index, alias kind rank), best rank first
+    owners: list[tuple[tuple[int, int], ...]]
+    exact: dict[str, int]
+    sorted_keys: list[tuple[str, int]]  # for prefix search
+    postings: dict[str, array]  # trigram -> key ids
+    phrases: dict[tuple[str, ...], int]  # word tuple -> key id, for find_mentions
+    phrase_lengths: dict[str, tuple[int, ...]]  # first word -> phrase lengths, longest first
+    cjk_keys: dict[str, int]  # Chinese keys, for substring search in find_mentions
+    max_cjk_len: int
+    scorer: str = "hybrid"
+    _by_slug: dict[str, int] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_pairs(
+        cls,
+        pairs: Iterable[tuple[str, IndexedEntity] | tuple[str, IndexedEntity, str]],
+        *,
+        scorer: str = "hybrid",
+    ) -> AliasIndex:
+        """Index ``(alias, entity)`` or ``(alias, entity, alias_kind)`` tuples."""
+        if scorer not in SCORERS:
+            raise ValueError(f"unknown scorer {scorer!r}; choose from {sorted(SCORERS)}")
+        entities: list[IndexedEntity] = []
+        entity_ids: dict[str, int] = {}
+        keys: list[str] = []
+        folded_aliases: list[str] = []
+        owners: list[dict[int, int]] = []
+        exact: dict[str, int] = {}
+        phrases: dict[tuple[str, ...], int] = {}
+        for pair in pairs:
+            alias, entity = pair[0], pair[1]
+            kind_rank = _ALIAS_KIND_RANK.get(pair[2], 2) if len(pair) > 2 else 2  # type: ignore[misc]
+            if alias == entity.name:
+                kind_rank = 0
+            eid = entity_ids.get(entity.slug)
+            if eid is None:
+                eid = entity_ids[entity.slug] = len(entities)
+                entities.append(entity)
+            folded = fold(alias)
+            key = _compact(folded)
+            if not key:
+                continue
+            kid = exact.get(key)
+            if kid is None:
+                kid = exact[key] = len(keys)
+                keys.append(key)
+                folded_aliases.append(folded)
+                owners.append({})
+            previous = owners[kid].get(eid)
+            if previous is None or kind_rank < previous:
+                owners[kid][eid] = kind_rank
+            words = tuple(re.findall(r"\w+", folded))
+            if words and not _is_cjk(key):
+                phrases.setdefault(words, kid)
+        postings: dict[str, list[int]] = {}
+        for kid, key in enumerate(keys):
+            for gram in _trigrams(key):
+                postings.setdefault(gram, []).append(kid)
+        cjk = {k: i for i, k in enumerate(keys) if _is_cjk(k)}
+        lengths: dict[str, set[int]] = {}
+        for words in phrases:
+            lengths.setdefault(words[0], set()).add(len(words))
+        return cls(
+            entities=entities,
+            keys=keys,
+            folded=folded_aliases,
+            owners=[tuple(sorted(o.items(), key=lambda item: (item[1], item[0]))) for o in owners],
+            exact=exact,
+            sorted_keys=sorted((k, i) for i, k in enumerate(keys)),
+            postings={g: array("I", ids) for g, ids in postings.items()},
+            phrases=phrases,
+            phrase_lengths={w: tuple(sorted(n, reverse=True)) for w, n in lengths.items()},
+            cjk_keys=cjk,
+            max_cjk_len=max((len(k) for k in cjk), default=0),
+            scorer=scorer,
+            _by_slug=entity_ids,
+        )
+
+    @classmethod
+    def from_engine(cls, engine: Engine, *, scorer: str = "hybrid") -> AliasIndex:
+        """Every entity's name and aliases from the store."""
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    Entity.id,
+                    Entity.slug,
+                    Entity.name,
+                    Entity.kind,
+                    Entity.fact_count,
+                    Entity.attrs,
+                ).order_by(Entity.id)
+            ).all()
+            alias_rows = conn.execute(
+                select(Alias.entity_id, Alias.alias, Alias.kind).order_by(Alias.id)
+            ).all()
+        by_id: dict[int, IndexedEntity] = {}
+        pairs: list[tuple[str, IndexedEntity, str]] = []
+        for eid, slug, name, kind, fact_count, attrs in rows:
+            attrs = attrs or {}
+            entity = IndexedEntity(
+                slug=slug,
+                name=name,
+                kind=kind,
+                fact_count=fact_count or 0,
+                confusable_with=frozenset(attrs.get("confusable_with") or ()),
+                rank=float(attrs.get("population") or 0),
+            )
+            by_id[eid] = entity
+            pairs.append((name, entity, "name"))
+        pairs += [(alias, by_id[eid], kind) for eid, alias, kind in alias_rows if eid in by_id]
+        return cls.from_pairs(pairs, scorer=scorer)
+
+    @property
+    def alias_count(self) -> int:
+        return len(self.keys)
+
+    # ------------------------------------------------------------------ resolving
+    def resolve(self, query: str) -> Resolution:
+        raw = unescape_slack(strip_slack_markup(query or ""))
+        echo = unescape_slack(query or "")
+        if len(echo) > MAX_ECHO_CHARS:
+            echo = echo[:MAX_ECHO_CHARS] + "…"
+        # Fold at most a little more than the limit: a 5,000-character paste costs nothing.
+        folded = fold(raw[: MAX_QUERY_CHARS * 4])
+        if not folded:
+            return Resolution("usage", echo, reason="empty")
+        if len(folded) > MAX_QUERY_CHARS:
+            return Resolution("usage", echo, reason="too_long")
+        key = _compact(folded)
+        if not key or not any(ch.isalpha() or ch.isdigit() for ch in key):
+            return Resolution("usage", echo, reason="no_letters")
+
+        kid = self.exact.get(key)
+        if kid is not None:
+            return self._exact_answer(echo, kid)
+        if len(key) < 3:
+            return self._prefix_answer(echo, key)
+        return self._fuzzy_answer(echo, folded, key)
+
+    def _exact_answer(self, echo: str, kid: int) -> Resolution:
+        owners = self.owners[kid]
+        best_rank = owners[0][1]
+        named = [eid for eid, rank in owners if rank == best_rank]
+        with_facts = [eid for eid in named if self.entities[eid].fact_count > 0]
+        pool = with_facts or named
+        pool.sort(key=lambda e: -self.entities[e].rank)
+        matched = self.folded[kid]
+        top = self.entities[pool[0]]
+        # Same-named places of one kind: the larger wins (Suzhou, Jiangsu over Suzhou, Anhui);
+        # of different kinds (Jilin the province and the city), ask.
+        if len(pool) > 1 and (
+            self.entities[pool[1]].rank == top.rank or self.entities[pool[1]].kind != top.kind
+        ):
+            cands = tuple(self._candidate(e, 100.0, matched) for e in pool[:MAX_CANDIDATES])
+            return Resolution("ambiguous", echo, candidates=cands, reason="close", matched=matched)
+        # Others sharing the key, and known confusables, go along as "not what you meant?".
+        others = [e for e, _ in owners if e != pool[0]]
+        others += [
+            self._by_slug[s]
+            for s in sorted(top.confusable_with)
+            if s in self._by_slug and self._by_slug[s] not in others
+        ]
+        cands = tuple(self._candidate(e, 100.0, matched) for e in others[:MAX_CANDIDATES])
+        reason = "exact" if best_rank == 0 else "alias"
+        return Resolution(
+            "found", echo, entity=top.ref, candidates=cands, reason=reason, matched=matched
+        )
+
+    def _prefix_answer(self, echo: str, key: str) -> Resolution:
+        start = bisect.bisect_left(self.sorted_keys, (key, -1))
+        best: dict[int, _Scored] = {}
+        for k, kid in self.sorted_keys[start:]:
+            if not k.startswith(key):
+                break
+            score = 100.0 * len(key) / len(k)
+            for eid, rank in self.owners[kid]:
+                self._keep(best, _Scored(eid, score, self.folded[kid], rank))
+            if len(best) > 200:
+                break
+        ranked = self._rank(best.values())
+        if not ranked:
+            return Resolution("not_found", echo, reason="prefix")
+        if len(ranked) == 1:
+            s = ranked[0]
+            ref = self.entities[s.entity].ref
+            return Resolution("found", echo, entity=ref, reason="prefix", matched=s.matched)
+        cands = tuple(
+            self._candidate(s.entity, s.score, s.matched) for s in ranked[:MAX_CANDIDATES]
+        )
+        return Resolution("ambiguous", echo, candidates=cands, reason="prefix")
+
+    def _fuzzy_answer(self, echo: str, folded: str, key: str) -> Resolution:
+        kids = self.prefilter(key)
+        scored = SCORERS[self.scorer](self, folded, key, kids, SUGGEST_FLOOR)
+        best: dict[int, _Scored] = {}
+        for kid, score in scored:
+            for eid, rank in self.owners[kid]:
+                self._keep(best, _Scored(eid, score, self.folded[kid], rank))
+        ranked = self._rank(best.values())
+        hits = [s for s in ranked if s.score >= CUTOFF]
+        if not hits:
+            cands = tuple(
+                self._candidate(s.entity, s.score, s.matched) for s in ranked[:MAX_CANDIDATES]
+            )
+            return Resolution("not_found", echo, candidates=cands, reason="fuzzy")
+        top = hits[0]
+        top_entity = self.entities[top.entity]
+        # Within about one edit of the top: a confusable there makes us ask.
+        one_edit = 100.0 / len(key) + 1.0
+        confusable = [
+            s
+            for s in ranked[1:]
+            if s.score >= top.score - one_edit
+            and (
+                self.entities[s.entity].slug in top_entity.confusable_with
+                or top_entity.slug in self.entities[s.entity].confusable_with
+            )
+        ]
+        close = [
+            s
+            for s in hits[1:]
+            if s.score >= top.score - CLOSE_MARGIN
+            and (self.entities[s.entity].fact_count > 0 or top_entity.fact_count == 0)
+        ]
+        if confusable or close:
+            pool = [top, *confusable, *[s for s in close if s not in confusable]]
+            pool.sort(key=lambda s: ranked.index(s))
+            cands = tuple(
+                self._candidate(s.entity, s.score, s.matched) for s in pool[:MAX_CANDIDATES]
+            )
+            reason = "confusable" if confusable else "close"
+            return Resolution("ambiguous", echo, candidates=cands, reason=reason)
+        others = tuple(
+            self._candidate(s.entity, s.score, s.matched) for s in ranked[1:3] if s.score >= CUTOFF
+        )
+        return Resolution(
+            "found",
+            echo,
+            entity=top_entity.ref,
+            candidates=others,
+            reason="fuzzy",
+            matched=top.matched,
+        )
+
+    def prefilter(self, key: str) -> list[int]:
+        """The keys sharing the most trigrams with ``key`` (at most ``PREFILTER_KEEP``).
+
+        Rare trigrams are read first and common ones skipped once the budget is spent, so a
+        query costs about the same at a thousand aliases as at a million."""
+        lists = sorted((self.postings[g] for g in _trigrams(key) if g in self.postings), key=len)
+        counts: Counter[int] = Counter()
+        spent = 0
+        for ids in lists:
+            if spent and spent + len(ids) > POSTINGS_BUDGET:
+                break
+            counts.update(ids[:POSTINGS_BUDGET])
+            spent += min(len(ids), POSTINGS_BUDGET)
+        if len(counts) <= PREFILTER_KEEP:
+            return list(counts)
+        return [kid for kid, _ in heapq.nlargest(PREFILTER_KEEP, counts.items(), itemgetter(1))]
+
+    # ------------------------------------------------------------------ mentions
+    def mentions(self, text: str, *, with_facts_only: bool = True) -> list[EntityRef]:
+        """Entities named in ``text``, longest names first and without overlaps; companies
+        first, then institutions, projects, policies and places."""
+        folded = fold(unescape_slack(strip_slack_markup(text or "")))
+        found: dict[int, int] = {}  # entity -> first position
+
+        def take(kid: int, pos: int) -> bool:
+            eid = self._mention_owner(kid, with_facts_only)
+            if eid is None:
+                return False
+            found.setdefault(eid, pos)
+            return True
+
+        matches = list(re.finditer(r"\w+", folded))
+        words = [m.group(0) for m in matches]
+        starts = [m.start() for m in matches]
+        i = 0
+        while i < len(words):
+            step = 1
+            for n, kid in self._phrases_at(words, i):
+                if take(kid, starts[i]):
+                    step = n
+                    break
+            i += step
+        if self.cjk_keys:
+            for run in re.finditer(f"{_CJK.pattern}+", folded):
+                self._cjk_mentions(run.group(0), run.start(), take)
+        order = sorted(
+            found.items(),
+            key=lambda item: (_MENTION_KIND_ORDER.get(self.entities[item[0]].kind, 99), item[1]),
+        )
+        return [self.entities[eid].ref for eid, _ in order]
+
+    def _phrases_at(self, words: list[str], i: int) -> Iterable[tuple[int, int]]:
+        """(length in words, key id) of aliases starting at word ``i``, longest first: the
+        alias's own words, or a one-word alias split over up to three words (``chong
+        qing``), or typed without its spaces and apostrophes (``xiongan``)."""
+        found: list[tuple[int, int]] = []
+        for n in self.phrase_lengths.get(words[i], ()):
+            kid = self.phrases.get(tuple(words[i : i + n])) if i + n <= len(words) else None
+            if kid is not None:
+                found.append((n, kid))
+        for n in (3, 2, 1):
+            toks = words[i : i + n]
+            if len(toks) < n or (n > 1 and min(map(len, toks)) < 2):
+                continue
+            joined = "".join(toks)
+            if len(joined) >= (3 if n == 1 else 5) and not _is_cjk(joined):
+                kid = self.exact.get(joined)
+                if kid is not None:
+                    found.append((n, kid))
+        found.sort(key=lambda item: -item[0])
+        return found
+
+    def _cjk_mentions(self, run: str, offset: int, take: Callable[[int, int], bool]) -> None:
+        i = 0
+        while i < len(run):
+            step = 1
+            for n in range(min(self.max_cjk_len, len(run) - i), 1, -1):
+                kid = self.cjk_keys.get(run[i : i + n])
+                if kid is not None and take(kid, offset + i):
+                    step = n
+                    break
+            i += step
+
+    def _mention_owner(self, kid: int, with_facts_only: bool) -> int | None:
+        owners = self.owners[kid]
+        for eid, _rank in owners:  # best alias kind first
+            if not with_facts_only or self.entities[eid].fact_count > 0:
+                return eid
+        return None
+
+    # ------------------------------------------------------------------ helpers
+    def _keep(self, best: dict[int, _Scored], cand: _Scored) -> None:
+        old = best.get(cand.entity)
+        if old is None or (cand.score, -cand.alias_rank) > (old.score, -old.alias_rank):
+            best[cand.entity] = cand
+
+    def _rank(self, scored: Iterable[_Scored]) -> list[_Scored]:
+        """Best score first; on a tie, a name beats a garble, facts beat none, then size."""
+        return sorted(
+            scored,
+            key=lambda s: (
+                -round(s.score, 6),
+                s.alias_rank >= _ALIAS_KIND_RANK["garble"],
+                self.entities[s.entity].fact_count == 0,
+                -self.entities[s.entity].rank,
+                self.entities[s.entity].name,
+            ),
+        )
+
+    def _candidate(self, eid: int, score: float, matched: str) -> Candidate:
+        return Candidate(entity=self.entities[eid].ref, score=round(score, 1), matched=matched)
+
+
+# ----------------------------------------------------------------------------- scorers
+# Each returns (key id, score 0-100) for the candidate keys scoring at least ``floor``.
+
+
+def _extract(
+    query: str, choices: Sequence[str], kids: list[int], scorer, floor: float, scale: float = 1.0
+) -> list[tuple[int, float]]:
+    out = process.extract(
+        query, choices, scorer=scorer, score_cutoff=floor / scale, limit=None, processor=None
+    )
+    return [(kids[i], score * scale) for _, score, i in out]
+
+
+def _score_ratio(ix: AliasIndex, folded: str, key: str, kids: list[int], floor: float):
+    return _extract(key, [ix.keys[k] for k in kids], kids, fuzz.ratio, floor)
+
+
+def _score_wratio(ix: AliasIndex, folded: str, key: str, kids: list[int], floor: float):
+    return _extract(folded, [ix.folded[k] for k in kids], kids, fuzz.WRatio, floor)
+
+
+def _score_token_set(ix: AliasIndex, folded: str, key: str, kids: list[int], floor: float):
+    return _extract(folded, [ix.folded[k] for k in kids], kids, fuzz.token_set_ratio, floor)
+
+
+def _score_osa(ix: AliasIndex, folded: str, key: str, kids: list[int], floor: float):
+    return _extract(
+        key, [ix.keys[k] for k in kids], kids, OSA.normalized_similarity, floor, scale=100.0
+    )
+
+
+def _score_hybrid(ix: AliasIndex, folded: str, key: str, kids: list[int], floor: float):
+    best: dict[int, float] = dict(_score_osa(ix, folded, key, kids, floor))
+    # A fragment of a much longer alias (a policy title), found nearly verbatim: scored
+    # below a whole-name match so that a typo of a name never ties with a title starting
+    # with it ("qingdoa" is Qingdao, not "Qingdao ... Action Plan").
+    long_kids = [k for k in kids if len(ix.keys[k]) >= len(key) + 4] if len(key) >= 5 else []
+    if long_kids:
+        for kid, score in _extract(
+            key,
+            [ix.keys[k] for k in long_kids],
+            long_kids,
+            fuzz.partial_ratio,
+            max(floor / PARTIAL_WEIGHT, PARTIAL_MIN),
+        ):
+            best[kid] = max(best.get(kid, 0.0), score * PARTIAL_WEIGHT)
+    if " " in folded:  # words in another order
+        for kid, score in _extract(
+            folded, [ix.folded[k] for k in kids], kids, fuzz.token_sort_ratio, floor
+        ):
+            best[kid] = max(best.get(kid, 0.0), score)
+    return list(best.items())
+
+
+SCORERS: dict[str, Scorer] = {
+    "hybrid": _score_hybrid,
+    "wratio": _score_wratio,
+    "ratio": _score_ratio,
+    "token_set": _score_token_set,
+    "osa": _score_osa,
+}
+
+
+# ----------------------------------------------------------------------------- the store
+
+
+@dataclass
+class _Cached:
+    generation: str | None
+    index: AliasIndex
+
+
+_cache: weakref.WeakKeyDictionary[Engine, _Cached] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _generation(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(StoreMeta.value).where(StoreMeta.key == "generation")
+        ).scalar_one_or_none()
+
+
+def get_index(engine: Engine) -> AliasIndex:
+    """The index for the store's current build: rebuilt only when the generation changes."""
+    generation = _generation(engine)
+    cached = _cache.get(engine)
+    if cached is not None and cached.generation == generation:
+        return cached.index
+    with _lock:
+        cached = _cache.get(engine)
+        if cached is None or cached.generation != generation:
+            cached = _Cached(generation, AliasIndex.from_engine(engine))
+            _cache[engine] = cached
+        return cached.index
+
+
+def resolve(engine: Engine, query: str) -> Resolution:
+    """Resolve a query to one entity, a few candidates, or an honest refusal."""
+    return get_index(engine).resolve(query)
+
+
+def find_mentions(engine: Engine, text: str) -> list[EntityRef]:
+    """Every entity with facts named in ``text``."""
+    return get_index(engine).mentions(text)
