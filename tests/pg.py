@@ -16,6 +16,7 @@ Fixtures (re-exported by conftest.py, so any test module can ask for them):
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,3 +123,43 @@ def seed_database_url(request: pytest.FixtureRequest, monkeypatch: pytest.Monkey
     url: str = request.getfixturevalue(name)
     monkeypatch.setenv("DATABASE_URL", url)
     return url
+
+
+def run_together(commands: list[list[str]], timeout: float = 120) -> list[tuple[int, str, str]]:
+    """Start processes, wait until each has printed its first line ("ready"), then release
+    them all at once by closing their stdin; returns (returncode, stdout after the first
+    line, stderr) of each. A child does ``print("ready", flush=True); sys.stdin.read()``
+    right before the work that should race."""
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    procs = [
+        subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for command in commands
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            if first.strip() != "ready":
+                _, err = proc.communicate(timeout=timeout)
+                raise AssertionError(f"child failed before the start: {first}{err}")
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.close()
+            proc.stdin = None  # so that communicate() below does not touch the closed pipe
+        results = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=timeout)
+            results.append((proc.returncode, out, err))
+        return results
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

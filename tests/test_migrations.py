@@ -4,8 +4,6 @@ adopt databases made before migrations, and several processes may run them at on
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
 import sys
 from typing import Any
 
@@ -13,6 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
+from pg import run_together
 from sqlalchemy import Connection, MetaData, Table, inspect, select, text
 
 from bot.cli import main
@@ -299,24 +298,13 @@ def test_processes_starting_at_once_migrate_exactly_once(database_url: str) -> N
         "import sys\n"
         "from store import db\n"
         "from store.schema import ensure_schema\n"
+        "print('ready', flush=True)\n"
         "sys.stdin.read()\n"  # wait for the start signal, so all four race
         "print(ensure_schema(db.get_engine(sys.argv[1])).action)\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", code, database_url],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for _ in range(4)
-    ]
-    results = [proc.communicate("go", timeout=120) for proc in procs]
-    assert [proc.returncode for proc in procs] == [0, 0, 0, 0], [err for _, err in results]
-    actions = sorted(out.strip() for out, _ in results)
+    results = run_together([[sys.executable, "-c", code, database_url] for _ in range(4)])
+    assert [rc for rc, _, _ in results] == [0, 0, 0, 0], [err for _, _, err in results]
+    actions = sorted(out.strip() for _, out, _ in results)
     assert actions == ["created", "current", "current", "current"]
     with db.get_engine(database_url).connect() as conn:
         versions = conn.execute(text(f"SELECT version_num FROM {schema.VERSION_TABLE}")).all()
