@@ -35,11 +35,9 @@ def check_token(cfg: slack_config.SlackConfig) -> None:
         ) from None
 
 
-def start_clock(cfg: slack_config.SlackConfig, store: Store) -> Any:
-    """Start the digest clock in this process (``bot.clock.start_background``, from the
-    weekly digest) with this app's single-workspace token."""
-    from bot.slack_client import make_client
-
+def start_clock(cfg: slack_config.SlackConfig) -> Any:
+    """Start the digest clock in background threads of this process
+    (``bot.clock.start_background(cfg)``, from the weekly digest)."""
     try:
         clock = importlib.import_module(CLOCK_MODULE)
     except ModuleNotFoundError as exc:
@@ -48,12 +46,7 @@ def start_clock(cfg: slack_config.SlackConfig, store: Store) -> Any:
         raise ConfigError(
             "--with-clock needs the weekly digest (bot.clock), which is not installed"
         ) from None
-    client = make_client(cfg.bot_token, cfg.api_url)
-
-    def client_for_team(_team_id: str) -> Any:
-        return client
-
-    return clock.start_background(store.engine, client_for_team)
+    return clock.start_background(cfg)
 
 
 def open_store(cfg: slack_config.SlackConfig) -> Store:
@@ -80,7 +73,7 @@ def serve(socket_mode: bool, with_clock: bool, host: str, workers: int | None) -
     check_token(cfg)
     if socket_mode:
         if with_clock:
-            start_clock(cfg, store)
+            start_clock(cfg)
         _serve_socket(cfg, store)
     else:
         _serve_http(cfg, store, host=host, workers=workers, with_clock=with_clock)
@@ -104,7 +97,7 @@ def _serve_http(
         # In the gunicorn master, which never serves requests: the clock's threads stay
         # there and are not duplicated into each worker.
         if with_clock:
-            start_clock(cfg, store)
+            start_clock(cfg)
 
     def factory() -> server.WsgiApp:
         worker_store = Store.open(cfg.database_url, build_if_empty=False)
