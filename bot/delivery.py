@@ -60,6 +60,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -674,7 +675,7 @@ PAUSE_HINTS = {
 
 def late_note(send_time: dt.datetime, tz: str) -> str:
     """What a late digest says about itself."""
-    local = send_time.strftime("%A %Y-%m-%d %H:%M")
+    local = send_time.astimezone(ZoneInfo(tz)).strftime("%A %Y-%m-%d %H:%M")
     utc = send_time.astimezone(dt.UTC).strftime("%H:%M UTC")
     return f"This digest is late: it was due {local} {tz} ({utc}), while the bot was down."
 
