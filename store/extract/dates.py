@@ -37,10 +37,11 @@ class DateContext:
 
 _PATTERNS: tuple[tuple[str, str], ...] = (
     # (regex, kind); kinds decide how groups are read
-    (rf"\b{_MONTH} (\d{{1,2}}){_ORD},? (\d{{4}})\b", "mdy"),
+    (rf"\b(?:[Oo]n )?{_MONTH} (\d{{1,2}}){_ORD},? (\d{{4}})\b", "mdy"),
     (rf"\b(?:[Oo]n|[Ff]rom|[Bb]y|[Ss]ince|[Aa]s of) {_MONTH} (\d{{1,2}}){_ORD}\b", "md"),
     (rf"^{_MONTH} (\d{{1,2}}){_ORD}\b", "md"),
-    (rf"\b(?:early |late |mid-|the end of |end of )?{_MONTH},? (\d{{4}})\b", "my"),
+    (rf"\b(?:(?:[Ii]n|[Ss]ince|[Bb]y|[Aa]s early as|[Aa]t) )?(?:early |late |mid-|the end of |end of )?"
+     rf"{_MONTH},? (\d{{4}})\b", "my"),
     (rf"\b(?:[Ii]n|[Ss]ince|[Bb]y|[Aa]t the end of|[Ee]nd of) (?:early |late |mid-)?{_MONTH}\b",
      "m"),
     # 002's Chinese order: "4 In January" (4月), "By 8 end of the month", "2021 year 11 month"

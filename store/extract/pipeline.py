@@ -296,7 +296,8 @@ class _Extractor:
             if seg.first_in_paragraph:
                 paragraph_date = None
             ctx = self._date_context(doc, heading_year if seg.in_timeline else None)
-            date = self._curated_date(doc, seg.text) or find_date(seg.text, ctx)
+            candidates = [self._curated_date(doc, seg.text), find_date(seg.text, ctx)]
+            date = min((d for d in candidates if d), key=lambda d: d.start, default=None)
             if date is not None and date.relative:
                 date = previous_date and FoundDate(
                     previous_date.value, previous_date.precision, date.start, date.text
