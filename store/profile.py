@@ -476,3 +476,23 @@ def stats(engine: Engine) -> Any:  # -> store.api.Stats
             generation=meta.get("generation"),
             built_at=meta.get("built_at"),
         )
+
+
+def featured(
+    engine: Engine, kinds: Sequence[str] = ("city", "company", "policy", "project")
+) -> list[EntityRef]:
+    """The most-cited entity of each kind, for live usage examples (one query)."""
+    counts = (
+        select(Mention.entity_id, func.count().label("n")).group_by(Mention.entity_id).subquery()
+    )
+    with db.session_scope(engine) as session:
+        rows = session.execute(
+            select(Entity, counts.c.n)
+            .join(counts, counts.c.entity_id == Entity.id)
+            .where(Entity.kind.in_(kinds))
+            .order_by(counts.c.n.desc(), Entity.slug)
+        ).all()
+        best: dict[str, EntityRef] = {}
+        for entity, _n in rows:
+            best.setdefault(entity.kind, _ref(entity))
+        return [best[kind] for kind in kinds if kind in best]

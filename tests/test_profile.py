@@ -340,3 +340,14 @@ def seeded(store: Store) -> Store:
     if store.generation() is None:
         pytest.fail("the seed store did not build")
     return store
+
+
+def test_featured_picks_the_most_cited_of_each_kind(engine: Engine) -> None:
+    from store.profile import featured
+
+    assert [e.slug for e in featured(engine)] == [
+        "city:qingdao",
+        "company:bubi",
+        "policy:measures",
+        "project:chain-bay",
+    ]

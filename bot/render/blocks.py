@@ -158,28 +158,61 @@ def item_mrkdwn(item: layout.Item) -> str:
 # --------------------------------------------------------------------------- paging
 
 
-def _paginate(sections: Sequence[layout.Section]) -> list[list[Block]]:
+@dataclass(frozen=True)
+class _Entry:
+    """One item on a page; ``heading`` is the section title shown above it, if any."""
+
+    heading: str | None
+    item: layout.Item
+    block: Block
+
+
+def _paginate(sections: Sequence[layout.Section]) -> list[list[_Entry]]:
     """Cut sections into pages of whole items. A section title travels with the item after
     it; a section continued on a new page repeats its title."""
-    pages: list[list[Block]] = []
-    page: list[Block] = []
-    items = chars = 0
+    pages: list[list[_Entry]] = []
+    page: list[_Entry] = []
+    chars = 0
     for sec in sections:
         for index, item in enumerate(sec.items):
             block = section(item_mrkdwn(item))
             size = len(block["text"]["text"])
-            if page and (items >= PAGE_ITEMS or chars + size > PAGE_CHARS):
+            if page and (len(page) >= PAGE_ITEMS or chars + size > PAGE_CHARS):
                 pages.append(page)
-                page, items, chars = [], 0, 0
+                page, chars = [], 0
+            heading = None
             if index == 0 or not page:
-                title = sec.title if index == 0 else f"{sec.title} (continued)"
-                page.append(section(bold(title)))
-            page.append(block)
-            items += 1
+                heading = sec.title if index == 0 else f"{sec.title} (continued)"
+            page.append(_Entry(heading, item, block))
             chars += size
     if page:
         pages.append(page)
     return pages
+
+
+def _page_blocks(entries: Sequence[_Entry]) -> list[Block]:
+    blocks: list[Block] = []
+    for entry in entries:
+        if entry.heading:
+            blocks.append(section(bold(entry.heading)))
+        blocks.append(entry.block)
+    return blocks
+
+
+def _page_fallback(head: Sequence[str], entries: Sequence[_Entry]) -> str:
+    """The page as escaped plain text, stopping once the fallback budget is used."""
+    lines = list(head)
+    used = sum(len(line) + 1 for line in lines)
+    for entry in entries:
+        chunk = ([entry.heading] if entry.heading else []) + plain.item_lines(
+            entry.item, slack=True
+        )
+        used += sum(len(line) + 1 for line in chunk)
+        if used > FALLBACK_CHARS:
+            lines.append("…")
+            break
+        lines += chunk
+    return "\n".join(lines)
 
 
 def card_page_count(profile: Profile, view: actions.View = "card") -> int:
@@ -262,7 +295,7 @@ def render_card(
     if page == 0 and view == "card":
         blocks.append(_summary_block(profile, resolution))
     blocks.append(context([facts_line]))
-    blocks.extend(pages[page])
+    blocks.extend(_page_blocks(pages[page]))
     if page == len(pages) - 1:
         sources = _sources_block(profile)
         if sources:
@@ -296,12 +329,12 @@ def render_card(
         )
     if controls:
         blocks.append(actions_block(controls))
-    if view == "timeline":
-        fallback = plain.timeline_text(profile, slack=True)
-    else:
-        fallback = plain.card_text(profile, slack=True, resolution=resolution)
-    if page > 0:
-        fallback = f"{escape(title)} (page {page + 1} of {len(pages)})\n{escape(profile.summary)}"
+    head = [escape(title) + (f" (page {page + 1} of {len(pages)})" if len(pages) > 1 else "")]
+    if page == 0 and view == "card":
+        note = plain.match_note(resolution)
+        head += [note] if note else []
+        head.append(escape(profile.summary))
+    fallback = _page_fallback(head, pages[page])
     return Message(text=_fallback(fallback), blocks=blocks)
 
 

@@ -65,11 +65,13 @@ def _wrap(text: str, indent: str) -> str:
     )
 
 
-def fact_lines(fact: FactView, *, slack: bool = False, indent: str = "  ") -> list[str]:
+def fact_lines(
+    fact: FactView, *, slack: bool = False, indent: str = "  ", bullet: str = "• "
+) -> list[str]:
     """``• 2019 — statement`` then the verbatim quote and its source, indented."""
     esc = _esc(slack)
     date = f"{fact.date.label()} — " if fact.date else ""
-    lines = [_wrap(f"• {date}{esc(fact.text)}", indent)]
+    lines = [_wrap(f"{bullet}{date}{esc(fact.text)}", indent)]
     lines.append(_wrap(f'"{esc(fact.quote)}"', indent + "  "))
     note = layout.literal_note(fact)
     if note:
@@ -78,7 +80,8 @@ def fact_lines(fact: FactView, *, slack: bool = False, indent: str = "  ") -> li
     return lines
 
 
-def _item_lines(item: layout.Item, *, slack: bool) -> list[str]:
+def item_lines(item: layout.Item, *, slack: bool = False) -> list[str]:
+    """One card item: the entities it ties (if any) and its fact, quoted and cited."""
     esc = _esc(slack)
     names = ", ".join(esc(e.name) for e in item.entities)
     if item.fact is None:
@@ -87,9 +90,12 @@ def _item_lines(item: layout.Item, *, slack: bool) -> list[str]:
         date = f" ({item.fact.date.label()})" if item.fact.date else ""
         head = f"• {names}: " if names else "• "
         return [_wrap(f"{head}{esc(item.fact.text)}{date} — {esc(item.fact.source.title)}", "  ")]
-    lines = [_wrap(f"• {names}", "  ")] if names else []
-    body = fact_lines(item.fact, slack=slack, indent="    " if names else "  ")
-    return lines + body
+    if not names:
+        return fact_lines(item.fact, slack=slack)
+    return [
+        _wrap(f"• {names}", "  "),
+        *fact_lines(item.fact, slack=slack, indent="    ", bullet=""),
+    ]
 
 
 def _sections_lines(sections: Sequence[layout.Section], *, slack: bool) -> list[str]:
@@ -98,7 +104,7 @@ def _sections_lines(sections: Sequence[layout.Section], *, slack: bool) -> list[
         lines.append("")
         lines.append(f"{section.title}")
         for item in section.items:
-            lines.extend(_item_lines(item, slack=slack))
+            lines.extend(item_lines(item, slack=slack))
     return lines
 
 
@@ -158,8 +164,12 @@ def card_text(
 def place_text(profile: Profile, *, slack: bool = False) -> str:
     """A real place the articles never name: what it is, and that nothing is stored."""
     esc = _esc(slack)
-    summary = profile.summary.rstrip(".")
-    return f"{esc(profile.entity.name)}: {esc(summary)}. The store has nothing on it yet."
+    summary = profile.summary.strip().rstrip(".")
+    name = esc(profile.entity.name)
+    # A gazetteer description reads "a city in Hebei province": make it a sentence.
+    if summary.split(" ", 1)[0] in ("a", "an", "the"):
+        return f"{name} is {esc(summary)}. The store has nothing on it yet."
+    return f"{name}: {esc(summary)}. The store has nothing on it yet."
 
 
 def timeline_text(profile: Profile, *, slack: bool = False) -> str:
@@ -213,7 +223,7 @@ def usage_text(
     lines.append("Chain Bot answers from five articles on China's blockchain industry.")
     lines.append("")
     width = max(len(cmd) for cmd, _ in USAGE_LINES)
-    lines += [f"  {cmd.ljust(width)}  {what}" for cmd, what in USAGE_LINES]
+    lines += [f"  {esc(cmd.ljust(width))}  {what}" for cmd, what in USAGE_LINES]
     if examples:
         lines.append("")
         lines.append("Try:")
