@@ -64,6 +64,15 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class _QuietClientWarning(logging.Filter):
+    """Bolt warns that ``SLACK_BOT_TOKEN`` is unused whenever a client is passed, and it
+    always is (ours carries the retry policy and ``SLACK_API_URL``); the client holds that
+    same token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "token` will be unused" not in record.getMessage()
+
+
 def install_redaction(config: SlackConfig) -> None:
     """Attach the redacting filter to every handler of the root logger (idempotent)."""
     redact = RedactSecrets(config.secrets())
@@ -111,6 +120,13 @@ def _on_error(error: Exception, body: dict[str, Any]) -> None:
     log.error("unhandled %s in a listener: %s", body.get("type", "request"), error, exc_info=error)
 
 
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("chainbot.bolt")
+    if not any(isinstance(f, _QuietClientWarning) for f in logger.filters):
+        logger.addFilter(_QuietClientWarning())
+    return logger
+
+
 def create_app(
     config: SlackConfig,
     store: Store,
@@ -129,7 +145,7 @@ def create_app(
         # from Bolt's lazy auth.test on their first request.
         token_verification_enabled=False,
         request_verification_enabled=config.mode == "http",
-        logger=logging.getLogger("chainbot.bolt"),
+        logger=_bolt_logger(),
     )
     deps = Deps(store=store, config=config, client=client)
     app.error(_on_error)
