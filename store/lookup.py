@@ -158,6 +158,7 @@ class AliasIndex:
     folded: list[str]  # the folded alias shown for each key (first seen)
     # per key: (entity index, alias kind rank), best rank first
     owners: list[tuple[tuple[int, int], ...]]
+    entity_keys: list[tuple[int, ...]]  # per entity: its key ids
     exact: dict[str, int]
     sorted_keys: list[tuple[str, int]]  # for prefix search
     postings: dict[str, array]  # trigram -> key ids
@@ -216,6 +217,10 @@ class AliasIndex:
             for gram in _trigrams(key):
                 postings.setdefault(gram, []).append(kid)
         cjk = {k: i for i, k in enumerate(keys) if _is_cjk(k)}
+        entity_keys: list[list[int]] = [[] for _ in entities]
+        for kid, owned in enumerate(owners):
+            for eid in owned:
+                entity_keys[eid].append(kid)
         lengths: dict[str, set[int]] = {}
         for words in phrases:
             lengths.setdefault(words[0], set()).add(len(words))
@@ -224,6 +229,7 @@ class AliasIndex:
             keys=keys,
             folded=folded_aliases,
             owners=[tuple(sorted(o.items(), key=lambda item: (item[1], item[0]))) for o in owners],
+            entity_keys=[tuple(k) for k in entity_keys],
             exact=exact,
             sorted_keys=sorted((k, i) for i, k in enumerate(keys)),
             postings={g: array("I", ids) for g, ids in postings.items()},
@@ -313,16 +319,20 @@ class AliasIndex:
             cands = tuple(self._candidate(e, 100.0, matched) for e in pool[:MAX_CANDIDATES])
             return Resolution("ambiguous", echo, candidates=cands, reason="close", matched=matched)
         # Others sharing the key, and known confusables, go along as "not what you meant?".
-        others = [e for e, _ in owners if e != pool[0]]
-        others += [
-            self._by_slug[s]
-            for s in sorted(top.confusable_with)
-            if s in self._by_slug and self._by_slug[s] not in others
-        ]
-        cands = tuple(self._candidate(e, 100.0, matched) for e in others[:MAX_CANDIDATES])
+        sharing = [e for e, _ in owners if e != pool[0]]
+        cands = [self._candidate(e, 100.0, matched) for e in sharing]
+        for slug in sorted(top.confusable_with):
+            eid = self._by_slug.get(slug)
+            if eid is not None and eid not in sharing:
+                cands.append(self._nearest_alias(eid, self.keys[kid]))
         reason = "exact" if best_rank == 0 else "alias"
         return Resolution(
-            "found", echo, entity=top.ref, candidates=cands, reason=reason, matched=matched
+            "found",
+            echo,
+            entity=top.ref,
+            candidates=tuple(cands[:MAX_CANDIDATES]),
+            reason=reason,
+            matched=matched,
         )
 
     def _prefix_answer(self, echo: str, key: str) -> Resolution:
@@ -509,6 +519,12 @@ class AliasIndex:
                 self.entities[s.entity].name,
             ),
         )
+
+    def _nearest_alias(self, eid: int, key: str) -> Candidate:
+        """``eid`` as a candidate, scored by its alias nearest to ``key``."""
+        kid = max(self.entity_keys[eid], key=lambda k: OSA.normalized_similarity(key, self.keys[k]))
+        score = 100.0 * OSA.normalized_similarity(key, self.keys[kid])
+        return self._candidate(eid, score, self.folded[kid])
 
     def _candidate(self, eid: int, score: float, matched: str) -> Candidate:
         return Candidate(entity=self.entities[eid].ref, score=round(score, 1), matched=matched)
