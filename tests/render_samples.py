@@ -90,10 +90,17 @@ def qingdao() -> Profile:
     """A small but complete card: figures, a policy, a project, a garble."""
     rank = fact(
         "Qingdao ranks eighth in the CCID blockchain city ranking",
+        "At the end of December, CCID released the report, Qingdao ranked eighth.",
         numbers=(Number(8, "rank", "eighth"),),
     )
-    policy_fact = fact("Shibei District issued the Shibei Opinions", year=2018, month=6)
-    bay = fact("Chain Bay opened in Shibei", year=2017)
+    policy_fact = fact(
+        "Shibei District issued the Shibei Opinions",
+        "In June, Shibei District issued the Opinions on the blockchain industry.",
+        year=2018,
+        month=6,
+    )
+    # A statement that only repeats its quote: the card shows the quote alone.
+    bay = fact("Chain Bay opened in Shibei", "In 2017, Chain Bay opened in Shibei.", year=2017)
     garble = fact(
         "A blockchain summit was held in Qingdao",
         "The summit was held in Qinghai & drew <many> guests.",

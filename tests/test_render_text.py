@@ -23,7 +23,8 @@ def test_card_sections_in_order_and_each_fact_once() -> None:
     out = text.card_text(samples.qingdao())
     order = [out.index(f"\n{title}\n") for title in ("Key figures", "Policies", "Projects")]
     assert order == sorted(order)
-    assert out.count("Chain Bay opened in Shibei\n") + out.count("Chain Bay opened in Shibei ") == 1
+    assert out.count("In 2017, Chain Bay opened in Shibei.") == 1
+    assert '\n    2017: "In 2017, Chain Bay opened in Shibei."' in out
     assert "\nSources\n" in out and "Related: Shibei Opinions, Chain Bay, Shandong" in out
 
 

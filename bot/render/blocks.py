@@ -126,8 +126,14 @@ def _names(entities: Sequence[EntityRef]) -> str:
 
 def fact_mrkdwn(fact: FactView) -> str:
     """Date and statement, the verbatim quote, a garble note when any, the source line."""
-    date = f"{bold(fact.date.label())} — " if fact.date else ""
-    lines = [f"{date}{escape(fact.text)}", quote(truncate_quote(fact.quote))]
+    said = layout.statement(fact)
+    date = bold(fact.date.label()) if fact.date else ""
+    lines = []
+    if said is not None:
+        lines.append(f"{date} — {escape(said)}" if date else escape(said))
+    elif date:
+        lines.append(date)
+    lines.append(quote(truncate_quote(fact.quote)))
     note = layout.literal_note(fact)
     if note:
         lines.append(f"_{escape(note)}_")
@@ -149,7 +155,8 @@ def item_mrkdwn(item: layout.Item) -> str:
         date = f" ({item.fact.date.label()})" if item.fact.date else ""
         lead = f"{names}: " if names else ""
         return (
-            f"• {lead}{escape(item.fact.text)}{date} — Source: {escape(item.fact.source.label())}"
+            f"• {lead}{escape(layout.reminder(item.fact))}{date}"
+            f" — Source: {escape(item.fact.source.label())}"
         )
     body = fact_mrkdwn(item.fact)
     return f"{names}\n{body}" if names else body

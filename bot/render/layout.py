@@ -161,6 +161,30 @@ def other_names(profile: Profile, limit: int = 8) -> list[str]:
     return names[:limit]
 
 
+def _core(text: str) -> str:
+    return " ".join(text.replace("…", " ").split()).strip(" .\"'“”").casefold()
+
+
+def statement(fact: FactView) -> str | None:
+    """The fact's statement, or None when it only repeats its quote (the quote is shown
+    anyway, verbatim)."""
+    core = _core(fact.text)
+    if not core or core in _core(fact.quote):
+        return None
+    return fact.text
+
+
+REMINDER_CHARS = 140
+
+
+def reminder(fact: FactView) -> str:
+    """A fact already quoted higher up, in one short line."""
+    text = " ".join(fact.text.split())
+    if len(text) > REMINDER_CHARS:
+        text = text[: REMINDER_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return text
+
+
 def literal_note(fact: FactView) -> str | None:
     """Says what the article literally wrote when it garbled the name."""
     if fact.literal:

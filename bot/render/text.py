@@ -70,9 +70,14 @@ def fact_lines(
 ) -> list[str]:
     """``• 2019 — statement`` then the verbatim quote and its source, indented."""
     esc = _esc(slack)
-    date = f"{fact.date.label()} — " if fact.date else ""
-    lines = [_wrap(f"{bullet}{date}{esc(fact.text)}", indent)]
-    lines.append(_wrap(f'"{esc(fact.quote)}"', indent + "  "))
+    said = layout.statement(fact)
+    quoted = f'"{esc(fact.quote)}"'
+    if said is None:  # the quote says it all: date, then the quote itself
+        date = f"{fact.date.label()}: " if fact.date else ""
+        lines = [_wrap(f"{bullet}{date}{quoted}", indent)]
+    else:
+        date = f"{fact.date.label()} — " if fact.date else ""
+        lines = [_wrap(f"{bullet}{date}{esc(said)}", indent), _wrap(quoted, indent + "  ")]
     note = layout.literal_note(fact)
     if note:
         lines.append(_wrap(esc(note), indent + "  "))
@@ -89,7 +94,8 @@ def item_lines(item: layout.Item, *, slack: bool = False) -> list[str]:
     if item.repeat:
         date = f" ({item.fact.date.label()})" if item.fact.date else ""
         head = f"• {names}: " if names else "• "
-        return [_wrap(f"{head}{esc(item.fact.text)}{date} — {esc(item.fact.source.title)}", "  ")]
+        reminder = esc(layout.reminder(item.fact))
+        return [_wrap(f"{head}{reminder}{date} — {esc(item.fact.source.title)}", "  ")]
     if not names:
         return fact_lines(item.fact, slack=slack)
     return [
