@@ -20,7 +20,9 @@ from slack_sdk import WebClient
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
+from bot.cache import CachedStore
 from bot.config import SlackConfig
+from bot.home import QueryRecorder
 from bot.slack_client import make_client
 from store import Store, db
 from store.models import EventReceipt
@@ -37,9 +39,10 @@ PRUNE_EVERY = 500
 class Deps:
     """What listeners need besides Bolt's own arguments."""
 
-    store: Store
+    store: CachedStore  # the fact store, memoised per build; app tables via store.engine
     config: SlackConfig
     client: WebClient
+    recorder: QueryRecorder
     claims: int = field(default=0, repr=False)
 
 
@@ -147,7 +150,12 @@ def create_app(
         request_verification_enabled=config.mode == "http",
         logger=_bolt_logger(),
     )
-    deps = Deps(store=store, config=config, client=client)
+    deps = Deps(
+        store=CachedStore(store),
+        config=config,
+        client=client,
+        recorder=QueryRecorder(store.engine),
+    )
     app.error(_on_error)
     app.middleware(_dedupe_events(deps))
 

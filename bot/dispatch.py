@@ -18,6 +18,8 @@ ack, so it must be quick (the store answers in milliseconds).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -27,6 +29,7 @@ from typing import Any, Literal
 from slack_sdk import WebClient
 
 from bot import autolink, home
+from bot.cache import CachedStore
 from bot.render import blocks as render
 from bot.render.blocks import Message
 from bot.render.mrkdwn import escape
@@ -58,7 +61,7 @@ _VS = re.compile(r"\s+(?:vs\.?|versus)\s+", re.IGNORECASE)
 class Request:
     """One ``/chain`` invocation: who, where, and the text after the subcommand."""
 
-    store: Store
+    store: Store | CachedStore
     client: WebClient
     team_id: str
     channel_id: str
@@ -66,9 +69,17 @@ class Request:
     command: str
     text: str  # Slack's escaping undone; for the lookup, the whole text
     response_url: str | None = None
+    recorder: home.QueryRecorder | None = None  # "recently asked"; written synchronously if None
 
     @classmethod
-    def from_command(cls, command: dict[str, Any], store: Store, client: WebClient) -> Request:
+    def from_command(
+        cls,
+        command: dict[str, Any],
+        store: Store | CachedStore,
+        client: WebClient,
+        *,
+        recorder: home.QueryRecorder | None = None,
+    ) -> Request:
         return cls(
             store=store,
             client=client,
@@ -78,6 +89,7 @@ class Request:
             command=str(command.get("command") or "/chain"),
             text=unescape_slack(str(command.get("text") or "")).strip(),
             response_url=command.get("response_url"),
+            recorder=recorder,
         )
 
 
@@ -136,19 +148,10 @@ def handle(request: Request) -> Reply:
 
 
 def _with_text(request: Request, text: str) -> Request:
-    return Request(
-        store=request.store,
-        client=request.client,
-        team_id=request.team_id,
-        channel_id=request.channel_id,
-        user_id=request.user_id,
-        command=request.command,
-        text=text,
-        response_url=request.response_url,
-    )
+    return dataclasses.replace(request, text=text)
 
 
-def examples(store: Store) -> list[EntityRef]:
+def examples(store: Store | CachedStore) -> list[EntityRef]:
     """Live examples for the help: a city, a company and a policy the store knows."""
     found: list[EntityRef] = []
     for kind in ("city", "company", "policy"):
@@ -158,21 +161,37 @@ def examples(store: Store) -> list[EntityRef]:
 
 
 def remember(request: Request, slug: str) -> None:
-    if request.team_id and request.user_id:
+    if not (request.team_id and request.user_id):
+        return
+    if request.recorder is not None:
+        request.recorder.add(request.team_id, request.user_id, slug)
+    else:
         home.record_query(request.store.engine, request.team_id, request.user_id, slug)
 
 
 # --------------------------------------------------------------------------- built-ins
 
 
+@functools.lru_cache(maxsize=4096)
+def _answer_message(
+    store: Store | CachedStore, generation: str | None, text: str
+) -> tuple[Message, str | None]:
+    """The rendered answer to ``text`` and the slug it found. Both depend only on the query
+    and the store's build (``generation`` is part of the key for that reason), so each
+    distinct query is answered and rendered once per build and process."""
+    answer = store.answer(text)
+    slug = answer.profile.entity.slug if answer.status == "found" and answer.profile else None
+    ex = examples(store) if answer.status == "usage" else []
+    return render.render_answer(answer, examples=ex), slug
+
+
 def lookup(request: Request) -> Reply:
     if not request.text:
         return help_(request)
-    answer = request.store.answer(request.text)
-    if answer.status == "found" and answer.profile is not None:
-        remember(request, answer.profile.entity.slug)
-    ex = examples(request.store) if answer.status == "usage" else []
-    return Reply(render.render_answer(answer, examples=ex))
+    message, slug = _answer_message(request.store, request.store.generation(), request.text)
+    if slug is not None:
+        remember(request, slug)
+    return Reply(message)
 
 
 def help_(request: Request) -> Reply:

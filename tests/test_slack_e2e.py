@@ -40,7 +40,7 @@ from sqlalchemy import func, select
 
 from bot.render import actions
 from store import Store, db
-from store.models import AutolinkSetting, EventReceipt
+from store.models import AutolinkSetting, EventReceipt, RecentQuery
 
 pytestmark = pytest.mark.slow
 
@@ -269,6 +269,25 @@ def test_documented_example_is_refused_end_to_end_as_a_replay(server: Server) ->
     assert server.request(EXAMPLE_BODY, FORM, headers=headers)[0] == 401
 
 
+def _wait_until(condition: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        time.sleep(0.05)
+
+
+def _recent_rows(server: Server, user: str) -> int:
+    engine = db.get_engine(server.database_url)
+    with db.session_scope(engine) as session:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(RecentQuery).where(RecentQuery.user_id == user)
+            )
+            or 0
+        )
+
+
 def _autolink_rows(server: Server, channel: str) -> int:
     engine = db.get_engine(server.database_url)
     with db.session_scope(engine) as session:
@@ -485,6 +504,8 @@ def test_app_home_opened_publishes_the_home_tab(
 ) -> None:
     company = _company(facts)
     server.command(company.name, slack, user_id="U0HOME")
+    # "Recently asked" is written off the request path (bot.home.QueryRecorder).
+    _wait_until(lambda: _recent_rows(server, "U0HOME") > 0)
     event = {"type": "app_home_opened", "user": "U0HOME", "channel": "D0HOME", "tab": "home"}
     assert server.event(event, "Ev0HOME") == 200
     (publish,) = slack.wait_for("views.publish")

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 
-from bot import home
 from bot.listeners import explain, send_response, slack_error
 from bot.render import actions
 from bot.render import blocks as render
@@ -80,7 +79,7 @@ def _remember(deps: Deps, body: dict[str, Any], slug: str) -> None:
     team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
     user = (body.get("user") or {}).get("id")
     if team and user:
-        home.record_query(deps.store.engine, team, user, slug)
+        deps.recorder.add(team, user, slug)
 
 
 def _card(deps: Deps, body: dict[str, Any], value: actions.CardValue) -> None:

@@ -21,7 +21,9 @@ ANY_COMMAND = re.compile(r"^/")
 def register(app: App, deps: Deps) -> None:
     @app.command(ANY_COMMAND)
     def on_chain(ack: Ack, command: dict[str, Any]) -> None:
-        request = dispatch.Request.from_command(command, deps.store, deps.client)
+        request = dispatch.Request.from_command(
+            command, deps.store, deps.client, recorder=deps.recorder
+        )
         ack(**dispatch.handle(request).ack_payload())
 
 
