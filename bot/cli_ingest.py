@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 
 from bot.cli import main
 from store import db
-from store.build import build_in
+from store.build import build_in, checkpoint
 from store.extract.source import SourceDocument, parse_article, read_article_file
 from store.models import IngestedDocument
 from store.schema import ensure_schema
@@ -80,6 +80,7 @@ def ingest(files: tuple[Path, ...]) -> None:
                 return
             conn.execute(insert(IngestedDocument.__table__), rows)
             report = build_in(conn, progress)
+        checkpoint(engine)
     finally:
         progress.finish()
     click.echo(

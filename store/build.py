@@ -156,4 +156,15 @@ def build_store(engine: Engine, progress: ProgressFn = no_progress) -> BuildRepo
     """Rebuild the fact store from the seeds and every ingested article, atomically."""
     ensure_schema(engine)
     with engine.begin() as conn:
-        return build_in(conn, progress)
+        report = build_in(conn, progress)
+    checkpoint(engine)
+    return report
+
+
+def checkpoint(engine: Engine) -> None:
+    """On SQLite, fold the write-ahead log into the database file after a rebuild, so the
+    log does not keep a whole store's worth of pages and a plain copy of the file is
+    complete. PASSIVE never waits for readers."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")

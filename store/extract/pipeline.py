@@ -9,6 +9,8 @@ the province), dates and numbers each sentence, and returns plain row dicts for
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -35,7 +37,8 @@ _TARGET = re.compile(
 _EVENT_VERBS = re.compile(
     r"\b(?:issued|released|launched|held|established|set up|signed|opened|unveiled|"
     r"introduced|announced|approved|reviewed|kicked off|settled|initiated|officially|"
-    r"completed|allocated|went|said|stated|pointed out|was born)\b",
+    r"completed|allocated|went|said|stated|pointed out|was born|applied|pronounced|responded|"
+    r"organized|organised|emphasized|suggested)\b",
     re.I,
 )
 _ISSUE_VERBS = re.compile(
@@ -84,6 +87,16 @@ def _tidy(sentence: str, limit: int = 280) -> str:
         cut = max(text.rfind(sep, 0, limit) for sep in ("; ", ", ", "、"))
         text = (text[:cut] if cut > limit // 2 else text[:limit].rsplit(" ", 1)[0]) + " …"
     return text
+
+
+def _published_until(doc: SourceDocument) -> dt.date:
+    """The last day the publication date can mean (December 2019 -> 2019-12-31)."""
+    if doc.precision == "year":
+        return doc.published.replace(month=12, day=31)
+    if doc.precision == "month":
+        last = calendar.monthrange(doc.published.year, doc.published.month)[1]
+        return doc.published.replace(day=last)
+    return doc.published
 
 
 class _Extractor:
@@ -315,7 +328,9 @@ class _Extractor:
             elif seg.in_timeline and heading_year:
                 seg.section = f"{heading_year} year"
             own_date = date
-            if date is None and (seg.in_timeline or seg.item_title) and not seg.first_in_paragraph:
+            # A roundup item's later sentences belong to its date; elsewhere a sentence without
+            # a date of its own stays undated (the digest would list it as a second event).
+            if date is None and seg.item_title and not seg.first_in_paragraph:
                 date = paragraph_date
             if seg.first_in_paragraph:
                 paragraph_date = date
@@ -331,6 +346,8 @@ class _Extractor:
             numbers = find_numbers(seg.text, chinese_scales=chinese)
             curated = self._curated_fact(doc, seg.text)
             kind = self._kind(seg.text, date, numbers, doc)
+            if in_item_lead and date is not None and date.precision == "day":
+                kind = "event"  # a roundup item is the news of its day
             if curated and curated.kind:
                 kind = curated.kind
             if kind == "figure" and date is None:
@@ -376,14 +393,20 @@ class _Extractor:
     def _kind(
         sentence: str, date: FoundDate | None, numbers: list[dict[str, Any]], doc: SourceDocument
     ) -> str:
-        if _TARGET.search(sentence) and (date is None or date.value >= doc.published.replace(day=1)):
-            return "target"
-        if date is not None and date.precision in ("day", "month") and _EVENT_VERBS.search(sentence):
+        """event (it happened), target (planned), figure (a number as of a date), or
+        statement. A dated sentence with a past-tense verb is an event even when it also
+        says what was planned ("... was established. The goal is to ...")."""
+        past = date is not None and date.value <= _published_until(doc)
+        if past and date.precision in ("day", "month") and _EVENT_VERBS.search(sentence):
             return "event"
-        if date is not None and date.precision == "year" and _EVENT_VERBS.search(sentence):
+        if _TARGET.search(sentence) and not past:
+            return "target"
+        if past and date.precision == "year" and _EVENT_VERBS.search(sentence):
             return "event"
         if numbers:
             return "figure"
+        if _TARGET.search(sentence):
+            return "target"
         return "statement"
 
     # ------------------------------------------------------------------ rows

@@ -24,6 +24,7 @@ _TERMINAL = re.compile(r"[.!;:。…]['\"”’)]*$")
 # A sentence ends at . ! ? followed by space and something that can start a sentence.
 _SENTENCE_END = re.compile(r"[.!?。](?:['\"”’)])?\s+(?=['\"“‘(]?[A-Z0-9▲\u4e00-\u9fff])")
 _HEADING_MAX = 160
+_ITEM_TITLE_MAX = 300  # a roundup's bold item titles run long
 # "Co., Ltd. Guangshun" never occurs, but "Co., Ltd. opened" does: abbreviations that do
 # not end a sentence when a lowercase word follows are already safe; these never end one.
 _NO_BREAK_BEFORE = ("Co.", "No.", "Mr.", "Dr.", "St.", "U.S.")
@@ -73,8 +74,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _is_heading_like(line: str) -> bool:
-    if len(line) > _HEADING_MAX or line.startswith("▲"):
+def _is_heading_like(line: str, limit: int = _HEADING_MAX) -> bool:
+    if len(line) > limit or line.startswith("▲"):
         return False
     if line.endswith("?"):
         return len(line) < 100
@@ -121,8 +122,9 @@ def segment(doc: SourceDocument, roundup_sections: tuple[str, ...] = ()) -> list
             section, item_title, after_title = roundup_name, None, False
             segments.append(Segment(paragraph, start, end, line, "heading", section))
             continue
-        if _is_heading_like(line):
-            if doc.is_roundup and section is not None:
+        in_section = doc.is_roundup and section is not None
+        if _is_heading_like(line, _ITEM_TITLE_MAX if in_section else _HEADING_MAX):
+            if in_section:
                 item_title, after_title = line, True
                 segments.append(Segment(paragraph, start, end, line, "title", section, line))
             else:

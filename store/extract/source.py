@@ -210,7 +210,10 @@ def parse_article(
     if "\x00" in text:
         raise StoreError(f"{name}: binary data, not an article")
     text = text.replace("\r\n", "\n")
-    fields, body, body_start = _split_header(text)
+    try:
+        fields, body, body_start = _split_header(text)
+    except StoreError as exc:
+        raise StoreError(f"{name}: {exc}") from None
     if not fields.get("date"):
         raise StoreError(f"{name}: no date (add a 'Date: YYYY-MM-DD' line or front matter)")
     try:
