@@ -45,6 +45,7 @@ Archive edition
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -68,7 +69,7 @@ DIGEST_KINDS = ("event", "statement", "figure")
 PLACE_KINDS = frozenset({"city", "province", "district", "region"})
 # A first sentence shorter than this is followed by the item's next sentence.
 SHORT_SENTENCE = 160
-MAX_COMPOSED_TITLE = 120
+MAX_COMPOSED_TITLE = 100
 _MONTHS = (
     "January",
     "February",
@@ -415,11 +416,33 @@ def _entities(group: list[Fact]) -> tuple[EntityRef, ...]:
     return tuple(ref for _, ref in sorted(refs.values(), key=lambda r: (r[0], r[1].name)))
 
 
+# "On March 23, ", "On the afternoon of the same day, ", "In recent days, ", "At the end of
+# December 2019, ": the date already leads the item's sentence, so the title drops it.
+_DATE_WORDS = (
+    r"January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"day|days|week|weeks|month|year|\d{4}"
+)
+_LEADING_DATE = re.compile(
+    rf"^(?:on|in|at|by|since|from|during|as of|recently|earlier)\b[^,]{{0,50}}?\b(?:{_DATE_WORDS})"
+    r"\b[^,]{0,20}(?:,\s*\d{4})?,\s*",
+    re.IGNORECASE,
+)
+# A place in the first words of the title needs no "Place: " prefix.
+_PLACE_WINDOW = 60
+
+
 def _composed_title(fact: Fact, entities: tuple[EntityRef, ...]) -> str:
+    """A title in 004's manner ("Chengdu: Blockchain Talent Commission Established") from a
+    fact that has none: its statement without the leading date phrase, prefixed by its first
+    place when the opening words do not name it, cut at a word past MAX_COMPOSED_TITLE."""
     statement = " ".join(fact.text.split()).rstrip(".")
-    subject = next((e for e in entities), None)
-    if subject is not None and fold(subject.name) not in fold(statement):
-        statement = f"{subject.name}: {statement}"
+    statement = _LEADING_DATE.sub("", statement, count=1)
+    if statement[:4].lower() == "the ":
+        statement = statement[4:]
+    statement = statement[:1].upper() + statement[1:]
+    place = next((e for e in entities if e.kind in PLACE_KINDS), None)
+    if place is not None and fold(place.name) not in fold(statement[:_PLACE_WINDOW]):
+        statement = f"{place.name}: {statement}"
     if len(statement) <= MAX_COMPOSED_TITLE:
         return statement
     cut = statement[: MAX_COMPOSED_TITLE - 1]

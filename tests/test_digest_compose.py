@@ -105,7 +105,7 @@ def insert(engine: Engine, *articles: Article) -> None:
                 fact = Fact(
                     document=doc,
                     passage=passage,
-                    text=sentence.text[:80],
+                    text=sentence.text,
                     quote=sentence.text,
                     start=start,
                     end=end,
@@ -336,8 +336,30 @@ def test_other_articles_are_classified_and_deduplicated(engine: Engine) -> None:
 
     assert [s.name for s in digest.sections] == [LISTED]
     (item,) = digest.sections[0].items
-    assert item.title.startswith("On December 19, Jinyun Laser issued")
+    # A composed title drops the leading date (the sentence under it keeps it).
+    assert item.title == "Jinyun Laser issued an announcement on a contract"
     assert [e.name for e in item.entities] == ["Jinyun Laser"]
+
+
+def test_composed_titles_follow_004s_manner(engine: Engine) -> None:
+    long_clause = "the People's Government of Zibo held a press conference " + "on chains " * 12
+    article = Article(
+        "daily",
+        sentences=[
+            Sentence(
+                "On the afternoon of the same day, the municipal court opened a platform.",
+                dt.date(2019, 12, 18),
+                entities=(NANJING,),
+            ),
+            Sentence(f"In December 2019, {long_clause}.", dt.date(2019, 12, 19)),
+        ],
+    )
+    insert(engine, article)
+    titles = [item.title for item in compose_digest(engine, WEEK).items]
+    assert "Nanjing: Municipal court opened a platform" in titles
+    (long_title,) = [t for t in titles if "Zibo" in t]
+    assert long_title.startswith("People's Government of Zibo held a press conference on chains")
+    assert len(long_title) <= 100 and long_title.endswith(" on…")
 
 
 def test_new_articles_enter_the_next_digest_whatever_their_dates(engine: Engine) -> None:
@@ -366,9 +388,7 @@ def test_new_articles_enter_the_next_digest_whatever_their_dates(engine: Engine)
     now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
 
     digest = compose_digest(engine, week, new_since=last_digest, now=now)
-    assert section(digest, POLICY) == [
-        "On March 3, 2020, Nanjing issued the Measures for blockchain"
-    ]
+    assert section(digest, POLICY) == ["Nanjing issued the Measures for blockchain"]
     assert all(item.new for item in digest.items)
     assert digest.item_count == 2  # the undated figure too, but not the stale article
     undated = [i for i in digest.items if i.date is None]
