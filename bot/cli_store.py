@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.cli import main
 from bot.render import text as render_text
 from store import profile as store_profile
+from store.answers import Answer, Resolution
 from store.api import Stats, Store
 from store.errors import StoreError
 
@@ -104,16 +106,89 @@ def _build(store: Store) -> float:
     help="text: the rendered answer; json: the answer as data, with the text.",
 )
 def chain(query: tuple[str, ...], fmt: str) -> None:
-    """Answer QUERY (a city, province, policy, project or company) from the fact store."""
+    """Answer QUERY from the fact store, as /chain does in Slack.
+
+    QUERY is a name (a city, province, policy, project or company), or one of
+    `help`, `list <kind>`, `timeline <name>`, `compare <a> vs <b>`.
+    """
+    text = " ".join(query).strip()
     with _database_errors():
         store = _open_store()
-        answer = store.answer(" ".join(query))
-        examples = store_profile.featured(store.engine) if answer.status == "usage" else []
-    rendered = render_text.answer_text(answer, examples=examples)
+        data = _answer(store, text)
     if fmt == "json":
-        click.echo(json.dumps(answer.to_json(rendered), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        click.echo(rendered)
+        click.echo(data["text"])
+
+
+_VS = re.compile(r"\s+(?:vs\.?|versus)\s+", re.IGNORECASE)
+LIST_ALL = 100  # the CLI lists a kind in full, a page of this size at a time
+
+
+def _answer(store: Store, text: str) -> dict[str, Any]:
+    """The answer to a ``chain`` query as JSON-ready data with its rendered ``text``."""
+    first, _, rest = text.partition(" ")
+    command, rest = first.casefold(), rest.strip()
+    if command == "help" and not rest:
+        answer = Answer(Resolution(status="usage", query=text, reason="empty"))
+        return answer.to_json(render_text.usage_text(examples=store_profile.featured(store.engine)))
+    if command == "list" and rest:
+        return _list(store, rest)
+    if command == "timeline" and rest:
+        answer = store.answer(rest)
+        if answer.profile is not None:
+            return answer.to_json(render_text.timeline_text(answer.profile))
+        return answer.to_json(render_text.answer_text(answer))
+    if command == "compare" and _VS.search(rest):
+        return _compare(store, rest)
+    answer = store.answer(text)
+    examples = store_profile.featured(store.engine) if answer.status == "usage" else []
+    return answer.to_json(render_text.answer_text(answer, examples=examples))
+
+
+def _list(store: Store, kind_text: str) -> dict[str, Any]:
+    kind = store_profile.normalise_kind(kind_text)
+    if kind is None:
+        kinds = "cities, provinces, policies, projects, companies"
+        line = f"List what? Try one of: {kinds}."
+        return {"status": "usage", "query": kind_text, "kind": None, "entities": [], "text": line}
+    entities, total = store.list_entities(kind, offset=0, limit=LIST_ALL)
+    while len(entities) < total:
+        page, _ = store.list_entities(kind, offset=len(entities), limit=LIST_ALL)
+        if not page:
+            break
+        entities += page
+    return {
+        "status": "list",
+        "query": kind_text,
+        "kind": kind,
+        "total": total,
+        "entities": [{"name": e.name, "kind": e.kind, "slug": e.slug} for e in entities],
+        "text": render_text.list_text(kind, entities, total),
+    }
+
+
+def _compare(store: Store, text: str) -> dict[str, Any]:
+    left, right = (part.strip() for part in _VS.split(text, maxsplit=1))
+    a, b = store.answer(left), store.answer(right)
+    if (
+        a.profile is not None
+        and b.profile is not None
+        and a.profile.has_facts
+        and b.profile.has_facts
+    ):
+        rendered = render_text.compare_text(a.profile, b.profile)
+        status = "compare"
+    else:
+        unresolved = [x for x in (a, b) if x.profile is None or not x.profile.has_facts]
+        rendered = "\n".join(render_text.answer_text(x) for x in unresolved)
+        status = "ambiguous" if any(x.status == "ambiguous" for x in unresolved) else "not_found"
+    return {
+        "status": status,
+        "query": text,
+        "entities": [a.to_json(""), b.to_json("")],
+        "text": rendered,
+    }
 
 
 @main.command(cls=_Command)

@@ -401,6 +401,8 @@ def _summary(entity: Entity, parent: Entity | None, sources: Sequence[SourceRef]
     """The curated summary when there is one; otherwise a factual line composed from data
     ("Company in Qingdao named in 2 articles (2019–2020)"); for a place with no facts, what
     the gazetteer says it is."""
+    if entity.summary and sources:
+        return entity.summary[0].upper() + entity.summary[1:]
     if entity.summary:
         return entity.summary
     if not sources:

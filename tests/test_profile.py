@@ -332,16 +332,6 @@ def test_stats(engine: Engine) -> None:
     assert st.generation == "test-1"
 
 
-# --------------------------------------------------------------------------- the seed store
-
-
-@pytest.fixture
-def seeded(store: Store) -> Store:
-    if store.generation() is None:
-        pytest.fail("the seed store did not build")
-    return store
-
-
 def test_featured_picks_the_most_cited_of_each_kind(engine: Engine) -> None:
     from store.profile import featured
 
@@ -351,3 +341,81 @@ def test_featured_picks_the_most_cited_of_each_kind(engine: Engine) -> None:
         "policy:measures",
         "project:chain-bay",
     ]
+
+
+def _slugs_with_facts(store: Store) -> list[str]:
+    from sqlalchemy import select
+
+    with db.session_scope(store.engine) as s:
+        return list(
+            s.scalars(
+                select(Entity.slug)
+                .where(Entity.id.in_(select(Mention.entity_id)))
+                .order_by(Entity.slug)
+            )
+        )
+
+
+def test_seed_qingdao_profile(store: Store) -> None:
+    p = store.profile("city:qingdao")
+    assert p.parent is not None and p.parent.name == "Shandong"
+    assert "Tsingtao" in p.aliases and p.name_zh == "青岛"
+    quotes = " ".join(f.quote for f in p.facts)
+    assert "more than 100 blockchain-related companies" in quotes
+    assert "Qingdao ranked eighth" in quotes
+    assert any("CCID" in f.quote and "eighth" in f.quote for f in p.key_figures)
+    assert any(f.numbers and f.numbers[0].value >= 100 for f in p.key_figures)
+    projects = {r.entity.name for r in p.projects}
+    assert "Chain Bay" in projects and "Qingdao Fintech Center" in projects
+    # Policies by year: the dated ones come oldest first.
+    years = [r.fact.date.value for r in p.policies if r.fact and r.fact.date]
+    assert len(years) >= 3 and years == sorted(years)
+    assert any(s.publisher == "Qingdao Daily" for s in p.sources)
+    # The garbled sentences ("held in Qinghai", "held in Qing Dynasty") say what they wrote.
+    literals = {f.literal for f in p.facts if f.literal}
+    assert {"Qinghai", "Qing Dynasty"} <= literals
+    dates = [f.date.value for f in p.timeline if f.date]
+    assert dates == sorted(dates) and len(dates) >= 5
+
+
+def test_seed_every_profile_cites_verbatim_and_orders_its_timeline(store: Store) -> None:
+    from sqlalchemy import select
+
+    with db.session_scope(store.engine) as s:
+        texts = dict(s.execute(select(Document.slug, Document.text)).all())
+    slugs = _slugs_with_facts(store)
+    assert len(slugs) > 100
+    for slug in slugs:
+        p = store.profile(slug)
+        assert p.has_facts and p.summary, slug
+        for f in p.facts:
+            assert f.quote in texts[f.source.document], (slug, f.quote)
+        dated = [f.date.value for f in p.timeline if f.date]
+        assert dated == sorted(dated), slug
+        assert len(p.timeline) == sum(1 for f in p.facts if f.date), slug
+        assert {s.document for s in p.sources} == {f.source.document for f in p.facts}, slug
+        assert p.entity not in p.related, slug
+
+
+def test_seed_place_without_facts(store: Store) -> None:
+    p = store.profile("city:zhangjiakou")
+    assert not p.has_facts
+    assert p.summary == "a city in Hebei province"
+
+
+def test_seed_lists_agree_with_stats(store: Store) -> None:
+    st = store.stats()
+    assert st.documents == 5 and st.facts > 100
+    for kind, count in st.entities_by_kind.items():
+        if kind == "region":
+            continue  # listed with the provinces
+        seen: list[str] = []
+        offset = 0
+        while True:
+            page, total = store.list_entities(kind, offset=offset, limit=7)
+            seen += [e.slug for e in page]
+            offset += 7
+            if offset >= total:
+                break
+        expected = count + (st.entities_by_kind.get("region", 0) if kind == "province" else 0)
+        assert total == expected and len(set(seen)) == expected, kind

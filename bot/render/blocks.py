@@ -484,8 +484,6 @@ def render_list(
 
 # --------------------------------------------------------------------------- compare
 
-COMPARE_FACTS = 4
-
 
 def _bullets(names: Sequence[str]) -> str:
     unique = list(dict.fromkeys(names))
@@ -517,7 +515,7 @@ def render_compare(a: Profile, b: Profile) -> Message:
         },
     ]
     for profile in (a, b):
-        figures = profile.key_figures[:COMPARE_FACTS]
+        figures = profile.key_figures[: layout.COMPARE_FACTS]
         if not figures:
             continue
         more = len(profile.key_figures) - len(figures)

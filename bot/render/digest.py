@@ -164,13 +164,11 @@ def _text_objects(block: Block) -> list[dict[str, Any]]:
 
 def _units(sections: Sequence[DigestSection]) -> list[_Unit]:
     units: list[_Unit] = []
-    for index, section in enumerate(sections):
+    for section in sections:
         for position, item in enumerate(section.items):
             blocks: list[Block] = []
             if position == 0:
-                if index > 0:
-                    blocks.append({"type": "divider"})
-                blocks.append(_header(section.name))
+                blocks += [{"type": "divider"}, _header(section.name)]
             blocks += [_section_block(p) for p in _split(item_mrkdwn(item), limits.SECTION_TEXT)]
             if position == len(section.items) - 1 and section.comment:
                 blocks.append(_context(italic(section.comment)))

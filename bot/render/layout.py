@@ -175,6 +175,7 @@ def statement(fact: FactView) -> str | None:
 
 
 REMINDER_CHARS = 140
+COMPARE_FACTS = 4  # key figures per side in a comparison
 
 
 def reminder(fact: FactView) -> str:

@@ -18,6 +18,7 @@ from store.textnorm import strip_controls
 
 WIDTH = 100
 QUERY_ECHO_CHARS = 80
+USAGE_COLUMN = 30
 
 USAGE_LINES = (
     ("/chain <name>", "the card of a city, province, policy, project or company"),
@@ -54,12 +55,13 @@ def echo_query(query: str) -> str:
     return escape(truncate_plain(clean, QUERY_ECHO_CHARS))
 
 
-def _wrap(text: str, indent: str) -> str:
+def _wrap(text: str, indent: str, hang: str = "") -> str:
+    """Wrap to WIDTH; continuation lines get ``hang`` more indentation (under a bullet)."""
     return textwrap.fill(
         text,
         WIDTH,
         initial_indent=indent,
-        subsequent_indent=indent,
+        subsequent_indent=indent + hang,
         break_long_words=True,
         break_on_hyphens=False,
     )
@@ -70,14 +72,15 @@ def fact_lines(
 ) -> list[str]:
     """``• 2019 — statement`` then the verbatim quote and its source, indented."""
     esc = _esc(slack)
+    hang = " " * len(bullet)
     said = layout.statement(fact)
     quoted = f'"{esc(fact.quote)}"'
     if said is None:  # the quote says it all: date, then the quote itself
         date = f"{fact.date.label()}: " if fact.date else ""
-        lines = [_wrap(f"{bullet}{date}{quoted}", indent)]
+        lines = [_wrap(f"{bullet}{date}{quoted}", indent, hang)]
     else:
         date = f"{fact.date.label()} — " if fact.date else ""
-        lines = [_wrap(f"{bullet}{date}{esc(said)}", indent), _wrap(quoted, indent + "  ")]
+        lines = [_wrap(f"{bullet}{date}{esc(said)}", indent, hang), _wrap(quoted, indent + "  ")]
     note = layout.literal_note(fact)
     if note:
         lines.append(_wrap(esc(note), indent + "  "))
@@ -90,16 +93,16 @@ def item_lines(item: layout.Item, *, slack: bool = False) -> list[str]:
     esc = _esc(slack)
     names = ", ".join(esc(e.name) for e in item.entities)
     if item.fact is None:
-        return [_wrap(f"• {names}", "  ")]
+        return [_wrap(f"• {names}", "  ", "  ")]
     if item.repeat:
         date = f" ({item.fact.date.label()})" if item.fact.date else ""
         head = f"• {names}: " if names else "• "
         reminder = esc(layout.reminder(item.fact))
-        return [_wrap(f"{head}{reminder}{date} — {esc(item.fact.source.title)}", "  ")]
+        return [_wrap(f"{head}{reminder}{date} — {esc(item.fact.source.title)}", "  ", "  ")]
     if not names:
         return fact_lines(item.fact, slack=slack)
     return [
-        _wrap(f"• {names}", "  "),
+        _wrap(f"• {names}", "  ", "  "),
         *fact_lines(item.fact, slack=slack, indent="    ", bullet=""),
     ]
 
@@ -228,8 +231,11 @@ def usage_text(
         lines.append(reason)
     lines.append("Chain Bot answers from five articles on China's blockchain industry.")
     lines.append("")
-    width = max(len(cmd) for cmd, _ in USAGE_LINES)
-    lines += [f"  {esc(cmd.ljust(width))}  {what}" for cmd, what in USAGE_LINES]
+    for cmd, what in USAGE_LINES:
+        if len(cmd) <= USAGE_COLUMN:
+            lines.append(f"  {esc(cmd.ljust(USAGE_COLUMN))}  {what}")
+        else:  # too long for the column: the description goes under it
+            lines += [f"  {esc(cmd)}", f"  {' ' * USAGE_COLUMN}  {what}"]
     if examples:
         lines.append("")
         lines.append("Try:")
@@ -258,25 +264,25 @@ def list_text(
     return "\n".join(lines)
 
 
-def _figures(profile: Profile) -> list[str]:
-    return [n.text for f in profile.key_figures for n in f.numbers]
-
-
 def compare_text(a: Profile, b: Profile, *, slack: bool = False) -> str:
-    """Two entities side by side: summary, key figures, policies, projects."""
+    """Two entities side by side: summary, policies, projects, then each one's first key
+    figures, quoted and cited."""
     esc = _esc(slack)
     lines = _heading(f"{esc(a.entity.name)} vs {esc(b.entity.name)}")
     for profile in (a, b):
         lines.append("")
         lines.append(f"{esc(profile.entity.name)} — {esc(layout.profile_facts_line(profile))}")
         lines.append(_wrap(esc(profile.summary), "  "))
-        for title, items in (
-            ("Key figures", [f.text for f in profile.key_figures]),
-            ("Policies", [r.entity.name for r in profile.policies]),
-            ("Projects", [r.entity.name for r in profile.projects]),
-        ):
-            shown = "; ".join(esc(i) for i in dict.fromkeys(items)) if items else "none stored"
-            lines.append(_wrap(f"{title}: {shown}", "  "))
+        for title, related in (("Policies", profile.policies), ("Projects", profile.projects)):
+            names = list(dict.fromkeys(r.entity.name for r in related))
+            shown = "; ".join(esc(n) for n in names) if names else "none stored"
+            lines.append(_wrap(f"{title}: {shown}", "  ", "  "))
+        figures = profile.key_figures[: layout.COMPARE_FACTS]
+        if figures:
+            more = len(profile.key_figures) - len(figures)
+            lines.append("  Key figures" + (f" (and {more} more on the card):" if more else ":"))
+            for fact in figures:
+                lines += fact_lines(fact, slack=slack, indent="  ")
     return "\n".join(lines)
 
 
