@@ -68,7 +68,7 @@ class _Inputs:
     generation: str
 
 
-def _read_inputs(conn: Connection) -> tuple[_Inputs, Extraction]:
+def _read_inputs(conn: Connection, progress: ProgressFn) -> tuple[_Inputs, Extraction]:
     seeds = config.seeds_dir()
     try:
         docs = load_seed_documents(seeds)
@@ -96,7 +96,7 @@ def _read_inputs(conn: Connection) -> tuple[_Inputs, Extraction]:
         generation.update(doc.sha256.encode())
         docs.append(doc)
     inputs = _Inputs(docs, seed_hash.hexdigest(), generation.hexdigest()[:16])
-    return inputs, extract(docs, curation, load_places())
+    return inputs, extract(docs, curation, load_places(), progress)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -140,7 +140,7 @@ def build_in(conn: Connection, progress: ProgressFn = no_progress) -> BuildRepor
     articles and rebuilds in one)."""
     started = time.perf_counter()
     progress("reading", 0, 0)
-    inputs, rows = _read_inputs(conn)
+    inputs, rows = _read_inputs(conn, progress)
     _write(conn, inputs, rows, progress)
     return BuildReport(
         generation=inputs.generation,

@@ -147,17 +147,21 @@ _PAIR = re.compile(r" and (?:the )?(?=[A-Z])")
 
 
 def _split_pair(hit: NameHit) -> list[NameHit]:
-    """``A Institute and B Alliance`` names two things."""
+    """``A Institute and B Alliance`` names two things; so does ``Bubi and the CCID
+    Research Institute`` (a name never continues with "and the")."""
     for sep in _PAIR.finditer(hit.name):
         left = hit.name[: sep.start()]
         head = _ENDS_WITH_HEAD.search(left)
+        if not head and not sep.group(0).endswith(" the "):
+            continue
+        right = NameHit(hit.name[sep.end() :], hit.kind, hit.start + sep.end(), hit.end)
+        if len(right.name.split()) < 2:
+            continue
+        pieces = _split_pair(right)
         if head and len(left.split()) >= 2:
-            right_start = hit.start + sep.end()
-            right = hit.name[sep.end() :]
-            return [
-                NameHit(left, _KIND_BY_HEAD[head.group(0)], hit.start, hit.start + len(left)),
-                *_split_pair(NameHit(right, hit.kind, right_start, hit.end)),
-            ]
+            kind = _KIND_BY_HEAD[head.group(0)]
+            pieces.insert(0, NameHit(left, kind, hit.start, hit.start + len(left)))
+        return pieces
     return [hit]
 
 
