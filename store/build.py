@@ -82,15 +82,14 @@ def _read_inputs(conn: Connection, progress: ProgressFn) -> tuple[_Inputs, Extra
     for doc in docs:
         seed_hash.update(doc.sha256.encode())
     ingested = conn.execute(
-        select(IngestedDocument.filename, IngestedDocument.raw, IngestedDocument.ingested_at)
-        .order_by(IngestedDocument.id)
+        select(
+            IngestedDocument.filename, IngestedDocument.raw, IngestedDocument.ingested_at
+        ).order_by(IngestedDocument.id)
     ).all()
     generation = hashlib.sha256()
     generation.update(EXTRACTOR_VERSION.encode())
     generation.update(seed_hash.hexdigest().encode())
-    generation.update(
-        resources.files("store").joinpath("data/gazetteer.json").read_bytes()
-    )
+    generation.update(resources.files("store").joinpath("data/gazetteer.json").read_bytes())
     for filename, raw, ingested_at in ingested:
         doc = parse_article(raw.encode("utf-8"), filename, ingested_at=_aware(ingested_at))
         generation.update(doc.sha256.encode())

@@ -97,7 +97,7 @@ def test_a_bad_input_fails_before_anything_is_written(
         (seeds / item.name).write_bytes(item.read_bytes())
     (seeds / "curation.yml").write_text("entities: [oops", "utf-8")
     monkeypatch.setenv("CHAINBOT_SEEDS", str(seeds))
-    with pytest.raises(Exception, match="curation.yml"):
+    with pytest.raises(Exception, match=r"curation\.yml"):
         build_store(engine)
     assert _counts(engine) == before
 

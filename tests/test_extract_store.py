@@ -93,12 +93,20 @@ def test_every_entity_with_facts_cites_real_passages(session: Session) -> None:
 
 def test_nothing_is_mined_from_boilerplate(session: Session) -> None:
     for doc in session.scalars(select(Document)):
-        assert session.scalar(
-            select(Fact.id).where(Fact.document_id == doc.id, Fact.end > doc.body_end)
-        ) is None
-        assert session.scalar(
-            select(Passage.id).where(Passage.document_id == doc.id, Passage.start >= doc.body_end)
-        ) is None
+        assert (
+            session.scalar(
+                select(Fact.id).where(Fact.document_id == doc.id, Fact.end > doc.body_end)
+            )
+            is None
+        )
+        assert (
+            session.scalar(
+                select(Passage.id).where(
+                    Passage.document_id == doc.id, Passage.start >= doc.body_end
+                )
+            )
+            is None
+        )
     teaser = session.scalar(select(Fact.id).where(Fact.quote.contains("BRC-20")))
     assert teaser is None
 
@@ -142,7 +150,9 @@ def test_qinghai_in_the_two_garbled_sentences_is_qingdao(session: Session) -> No
     assert entity(session, "province:qinghai").kind == "province"
     assert all("Qinghai" not in f.quote for f, _ in facts_of(session, "province:qinghai"))
     qingdao = session.scalar(
-        select(Alias.alias).join(Entity).where(Entity.slug == "city:qingdao", Alias.key == "qinghai")
+        select(Alias.alias)
+        .join(Entity)
+        .where(Entity.slug == "city:qingdao", Alias.key == "qinghai")
     )
     assert qingdao is None  # the garble is scoped, not an alias
 
@@ -200,7 +210,9 @@ def test_districts_are_located_in_their_city(session: Session) -> None:
         source, target = entity(session, district), entity(session, city)
         assert session.scalar(
             select(Link.id).where(
-                Link.source_id == source.id, Link.target_id == target.id, Link.relation == "located_in"
+                Link.source_id == source.id,
+                Link.target_id == target.id,
+                Link.relation == "located_in",
             )
         )
         assert source.parent_id == target.id
@@ -223,7 +235,7 @@ def test_timeline_years_and_the_missing_2019_heading(session: Session) -> None:
     assert date_of("On December 7, the 2018 China") == (dt.date(2018, 12, 7), "day")
     # No "2019 year" heading: the months start again, so the year moves on.
     assert date_of("On January 12, the 2nd China") == (dt.date(2019, 1, 12), "day")
-    assert date_of("On September 30, \"Shibei") == (dt.date(2019, 9, 30), "day")
+    assert date_of('On September 30, "Shibei') == (dt.date(2019, 9, 30), "day")
     sections = set(session.scalars(select(Passage.section).where(Passage.section.like("% year"))))
     assert {"2016 year", "2017 year", "2018 year", "2019 year"} <= sections
 
@@ -238,7 +250,11 @@ def test_002_month_garbles(session: Session) -> None:
     assert fact is not None and (fact.date, fact.date_precision) == (dt.date(2021, 4, 1), "month")
     fact = session.scalar(select(Fact).where(Fact.quote.contains("Separate landing projects")))
     assert fact is not None
-    assert [n["value"] for n in fact.numbers if n["text"] == "24、20、11 individual"] == [24, 20, 11]
+    assert [n["value"] for n in fact.numbers if n["text"] == "24、20、11 individual"] == [
+        24,
+        20,
+        11,
+    ]
 
 
 # ----------------------------------------------------------------------------- must show
@@ -249,9 +265,15 @@ def test_qingdao_must_show(session: Session) -> None:
     quotes = " ".join(f.quote for f, _ in facts)
     assert "more than 100 blockchain-related companies" in quotes
     assert re.search(r"one bay,? (and )?one center", quotes, re.I)
-    eighth = [f for f, _ in facts if any(n["unit"] == "rank" and n["value"] == 8 for n in f.numbers)]
+    eighth = [
+        f for f, _ in facts if any(n["unit"] == "rank" and n["value"] == 8 for n in f.numbers)
+    ]
     assert eighth
-    hundred = [f for f, _ in facts if any(n["unit"] == "companies" and n["value"] == 100 for n in f.numbers)]
+    hundred = [
+        f
+        for f, _ in facts
+        if any(n["unit"] == "companies" and n["value"] == 100 for n in f.numbers)
+    ]
     assert hundred and hundred[0].kind == "figure"
     sources = {f.document.slug for f, _ in facts}
     assert "qingdao-daily-2019" in sources

@@ -125,13 +125,22 @@ def test_sentences_keep_company_suffixes_and_merge_stray_dots() -> None:
         ("held on January 12, 2019.", DEC_2019, ("2019-01-12", "day")),
         ("At the end of 2018, CCID released", DEC_2019, ("2018-01-01", "year")),
         # 002's Chinese word order: 4月 comes out as "4 In January", 3月 as "3 In June"
-        ("Xiong'an new district was established this year 4 In January", REPORT_2021,
-         ("2021-04-01", "month")),
+        (
+            "Xiong'an new district was established this year 4 In January",
+            REPORT_2021,
+            ("2021-04-01", "month"),
+        ),
         ("Jiangsu this year 3 In June, it took the lead", REPORT_2021, ("2021-03-01", "month")),
-        ("By 7 End of month , Accumulated uplink 146 Projects", REPORT_2021,
-         ("2021-07-01", "month")),
-        ("And the day before ,2021 year 11 month , The trade", REPORT_2021,
-         ("2021-11-01", "month")),
+        (
+            "By 7 End of month , Accumulated uplink 146 Projects",
+            REPORT_2021,
+            ("2021-07-01", "month"),
+        ),
+        (
+            "And the day before ,2021 year 11 month , The trade",
+            REPORT_2021,
+            ("2021-11-01", "month"),
+        ),
     ],
 )
 def test_dates(sentence: str, ctx: DateContext, expected: tuple[str, str]) -> None:

@@ -19,7 +19,8 @@ title: Laoshan opens a blockchain testing lab
 source: Example Daily
 date: 2020-05-12
 ---
-On May 10, Bubi and the CCID (Qingdao) Blockchain Research Institute opened the Laoshan Blockchain Testing Lab in Laoshan District.
+On May 10, Bubi and the CCID (Qingdao) Blockchain Research Institute opened \
+the Laoshan Blockchain Testing Lab in Laoshan District.
 
 The lab will serve more than 30 blockchain companies in Qingdao.
 """

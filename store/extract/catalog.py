@@ -46,7 +46,9 @@ class Hit:
 class Catalog:
     def __init__(self) -> None:
         self.entities: dict[str, EntityRec] = {}
-        self._match: dict[str, tuple[float, int, str, str]] = {}  # key -> (rank, order, slug, alias)
+        self._match: dict[
+            str, tuple[float, int, str, str]
+        ] = {}  # key -> (rank, order, slug, alias)
         self._prefixes: set[str] = set()
         self._order = 0
 

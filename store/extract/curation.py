@@ -155,7 +155,10 @@ def load_curation(path: Path) -> Curation:
         ),
         links=tuple(
             CuratedLink(
-                link["source"], link["relation"], link["target"], link.get("doc"),
+                link["source"],
+                link["relation"],
+                link["target"],
+                link.get("doc"),
                 link.get("contains"),
             )
             for link in data.get("links", [])

@@ -40,15 +40,26 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     (rf"\b(?:[Oo]n )?{_MONTH} (\d{{1,2}}){_ORD},? (\d{{4}})\b", "mdy"),
     (rf"\b(?:[Oo]n|[Ff]rom|[Bb]y|[Ss]ince|[Aa]s of) {_MONTH} (\d{{1,2}}){_ORD}\b", "md"),
     (rf"^{_MONTH} (\d{{1,2}}){_ORD}\b", "md"),
-    (rf"\b(?:(?:[Ii]n|[Ss]ince|[Bb]y|[Aa]s early as|[Aa]t) )?(?:early |late |mid-|the end of |end of )?"
-     rf"{_MONTH},? (\d{{4}})\b", "my"),
-    (rf"\b(?:[Ii]n|[Ss]ince|[Bb]y|[Aa]t the end of|[Ee]nd of) (?:early |late |mid-)?{_MONTH}\b",
-     "m"),
+    (
+        rf"\b(?:(?:[Ii]n|[Ss]ince|[Bb]y|[Aa]s early as|[Aa]t) )?"
+        rf"(?:early |late |mid-|the end of |end of )?{_MONTH},? (\d{{4}})\b",
+        "my",
+    ),
+    (
+        rf"\b(?:[Ii]n|[Ss]ince|[Bb]y|[Aa]t the end of|[Ee]nd of) (?:early |late |mid-)?{_MONTH}\b",
+        "m",
+    ),
     # 002's Chinese order: "4 In January" (4月), "By 8 end of the month", "2021 year 11 month"
-    (r"\b(?:(\d{4}) year )?(1[0-2]|[1-9]) (?:[Ii]n (?:January|May|June)\b|[Ee]nd of (?:the )?month"
-     r"|month\b(?!s))", "cn_month"),
-    (r"(?:\b[Ii]n|^|\bAt the end of|\bend of|\b[Ss]ince|\b[Bb]y|\b[Aa]s early as|\b[Ww]ith) "
-     r"(\d{4})(?: [Ii]n)?\b(?! year)", "y"),
+    (
+        r"\b(?:(\d{4}) year )?(1[0-2]|[1-9]) "
+        r"(?:[Ii]n (?:January|May|June)\b|[Ee]nd of (?:the )?month|month\b(?!s))",
+        "cn_month",
+    ),
+    (
+        r"(?:\b[Ii]n|^|\bAt the end of|\bend of|\b[Ss]ince|\b[Bb]y|\b[Aa]s early as|\b[Ww]ith) "
+        r"(\d{4})(?: [Ii]n)?\b(?! year)",
+        "y",
+    ),
     (r"^(\d{4})(?: year)?\b", "y"),
     (r"\b(\d{4}) year\b", "y"),
 )

@@ -161,7 +161,9 @@ class _Extractor:
                     set(rec.attrs.get("confusable_with", [])) | set(others)
                 )
 
-    def _add_rule_entity(self, name: str, kind: str, doc: SourceDocument, **attrs: Any) -> str | None:
+    def _add_rule_entity(
+        self, name: str, kind: str, doc: SourceDocument, **attrs: Any
+    ) -> str | None:
         if name in self.cur.ignore:
             return None
         owner = self.catalog.owner(name)
@@ -171,8 +173,14 @@ class _Extractor:
         if kind == "policy" and attrs.get("year"):
             slug = f"{kind}:{slugify(name, 50)}-{attrs['year']}"
         rec = self.catalog.add(
-            EntityRec(slug=slug, kind=kind, name=name, origin="rules", rank=_RANKS["rules"],
-                      attrs={k: v for k, v in attrs.items() if v is not None})
+            EntityRec(
+                slug=slug,
+                kind=kind,
+                name=name,
+                origin="rules",
+                rank=_RANKS["rules"],
+                attrs={k: v for k, v in attrs.items() if v is not None},
+            )
         )
         if kind == "company" and name.endswith("Co., Ltd."):
             self.catalog.add_alias(rec.slug, name[: -len(" Co., Ltd.")].rstrip(","), "variant")
@@ -225,7 +233,9 @@ class _Extractor:
             for hit in rules.find_policy_titles(seg.text):
                 title = hit.name.rstrip(".")
                 span = re.search(r"\((\d{4})-\d{4}\)", title)
-                self._add_rule_entity(title, "policy", doc, year=int(span.group(1)) if span else year)
+                self._add_rule_entity(
+                    title, "policy", doc, year=int(span.group(1)) if span else year
+                )
             for hit in rules.find_names(seg.text):
                 attrs = {"year": year} if hit.kind == "policy" else {}
                 self._add_rule_entity(hit.name, hit.kind, doc, **attrs)
@@ -233,7 +243,8 @@ class _Extractor:
                 slug = self._add_rule_entity(person.name, "person", doc, title=person.title)
                 rec = self.catalog.entities.get(slug or "")
                 if rec is not None and rec.origin == "rules" and not rec.summary:
-                    rec.summary = f"{person.title[:1].upper()}{person.title[1:]} ({doc.source}, {doc.published:%B %Y})"
+                    title = person.title[:1].upper() + person.title[1:]
+                    rec.summary = f"{title} ({doc.source}, {doc.published:%B %Y})"
 
     def _document_row(self, doc_id: int, doc: SourceDocument) -> dict[str, Any]:
         return {
@@ -282,7 +293,14 @@ class _Extractor:
                 continue
             inner_text = sentence[outer.start : outer.end]
             for inner in self.catalog.find(inner_text, kinds=_PLACE_KINDS):
-                hits.append(Hit(inner.slug, outer.start + inner.start, outer.start + inner.end, inner.literal))
+                hits.append(
+                    Hit(
+                        inner.slug,
+                        outer.start + inner.start,
+                        outer.start + inner.end,
+                        inner.literal,
+                    )
+                )
         hits.sort(key=lambda h: (h.start, -h.end))
         return hits
 
@@ -320,8 +338,9 @@ class _Extractor:
                 month = (date.value.year, date.value.month)
                 if last_month and month < last_month and date.value.year == heading_year:
                     heading_year += 1
-                    date = FoundDate(date.value.replace(year=heading_year), date.precision,
-                                     date.start, date.text)
+                    date = FoundDate(
+                        date.value.replace(year=heading_year), date.precision, date.start, date.text
+                    )
                     month = (heading_year, date.value.month)
                 last_month = month
                 seg.section = f"{heading_year} year"
@@ -438,7 +457,9 @@ class _Extractor:
                 seen.setdefault(hit.slug, hit)
             for slug, hit in seen.items():
                 entity_facts[slug].append(fact_id)
-                self._pending_mentions.append((fact_id, slug, "subject" if slug == fact.subject else "mention", hit.literal))
+                self._pending_mentions.append(
+                    (fact_id, slug, "subject" if slug == fact.subject else "mention", hit.literal)
+                )
             for a in seen:
                 for b in seen:
                     if a != b:
@@ -457,7 +478,11 @@ class _Extractor:
                 before = sentence[: hit.start]
                 if not _ISSUE_VERBS.search(sentence):
                     continue
-                issuers = [h for h in fact.hits if h.end <= hit.start and entities[h.slug].kind in _ISSUER_KINDS]
+                issuers = [
+                    h
+                    for h in fact.hits
+                    if h.end <= hit.start and entities[h.slug].kind in _ISSUER_KINDS
+                ]
                 if issuers and len(before) < 200:
                     issuer = issuers[-1].slug
                     rec.attrs["issuer"] = issuer
@@ -476,9 +501,13 @@ class _Extractor:
                 if relation == "issued_by":
                     self.catalog.entities[ce.slug].attrs.setdefault("issuer", target)
         for link in self.cur.links:
-            self._link(link.source, link.target, link.relation, pair_fact.get((link.source, link.target)))
+            self._link(
+                link.source, link.target, link.relation, pair_fact.get((link.source, link.target))
+            )
 
-    def _name_links(self, pair_fact: dict[tuple[str, str], int], entity_facts: dict[str, list[int]]) -> None:
+    def _name_links(
+        self, pair_fact: dict[tuple[str, str], int], entity_facts: dict[str, list[int]]
+    ) -> None:
         """Companies and institutions named after their city: ``CCID (Qingdao) ...``,
         ``Qingdao Flash Payment ...``; districts in their city; a policy of a district
         belongs to the district's city too."""
@@ -500,7 +529,11 @@ class _Extractor:
                 self._link(link[0], issuer.parent_slug, "related", link[3])
 
     def _link(self, source: str, target: str, relation: str, fact_id: int | None) -> None:
-        if source == target or source not in self.catalog.entities or target not in self.catalog.entities:
+        if (
+            source == target
+            or source not in self.catalog.entities
+            or target not in self.catalog.entities
+        ):
             missing = source if source not in self.catalog.entities else target
             if source != target:
                 raise ValueError(f"curation names an unknown entity: {missing}")
@@ -538,7 +571,12 @@ class _Extractor:
             )
         for source, target, relation, fact_id in self._links.values():
             self.out.links.append(
-                {"source_id": ids[source], "target_id": ids[target], "relation": relation, "fact_id": fact_id}
+                {
+                    "source_id": ids[source],
+                    "target_id": ids[target],
+                    "relation": relation,
+                    "fact_id": fact_id,
+                }
             )
 
 

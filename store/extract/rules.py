@@ -50,7 +50,9 @@ _LINK = r"(?:and|of|for|the|&|·|on)"
 _HEAD = "|".join(head for head, _ in HEAD_WORDS)
 _TAIL_WORD = r"(?:[A-Z][\w'’&.-]*)"
 _TAIL = rf"(?: of (?:the )?{_TAIL_WORD}(?: (?:and )?{_TAIL_WORD})*)?"
-_ORG = re.compile(rf"((?:{_WORD} (?:{_LINK} )*)+)({_HEAD})(?![\w-]){_TAIL}(?: \(\d{{4}}-\d{{4}}\))?")
+_ORG = re.compile(
+    rf"((?:{_WORD} (?:{_LINK} )*)+)({_HEAD})(?![\w-]){_TAIL}(?: \(\d{{4}}-\d{{4}}\))?"
+)
 _KEYWORD_FIRST = re.compile(
     rf"\b(Ministry|Institute|Academy|Bank) of (?:the )?{_WORD}(?: (?:and |of )?{_WORD})*"
 )
@@ -88,7 +90,8 @@ _TITLE_WORDS = (
     r"|president|mayor|dean|professor|executive|vice|general manager|ceo|partner)"
 )
 _PERSON = re.compile(
-    rf"\b([A-Z][a-z]+ [A-Z][a-z]+), (?:the |a |an )?((?:[\w-]+ ){{0,3}}?{_TITLE_WORDS}\b(?:[^,\"“]|, Ltd\.)*)",
+    rf"\b([A-Z][a-z]+ [A-Z][a-z]+), (?:the |a |an )?"
+    rf"((?:[\w-]+ ){{0,3}}?{_TITLE_WORDS}\b(?:[^,\"“]|, Ltd\.)*)",
     re.I,
 )
 
@@ -186,7 +189,9 @@ def find_policy_titles(sentence: str) -> list[NameHit]:
         group = next(i for i in (1, 2, 3) if match.group(i) is not None)
         title = match.group(group).strip()
         if _POLICY_WORDS.search(title) and title[:1].isupper():
-            start = match.start(group) + (len(match.group(group)) - len(match.group(group).lstrip()))
+            start = match.start(group) + (
+                len(match.group(group)) - len(match.group(group).lstrip())
+            )
             hits.append(NameHit(title, "policy", start, start + len(title)))
     return hits
 
@@ -198,7 +203,9 @@ def find_people(sentence: str) -> list[PersonHit]:
         name = match.group(1)
         if name.split()[0] not in _SURNAMES:
             continue
-        title = re.split(r"\b(?:said|stated|revealed|pointed|emphasized|went|told)\b", match.group(2))[0]
+        title = re.split(
+            r"\b(?:said|stated|revealed|pointed|emphasized|went|told)\b", match.group(2)
+        )[0]
         title = title.strip().rstrip(".,;")
         hits.append(PersonHit(name, title, match.start(1), match.end(1)))
     return hits

@@ -95,7 +95,9 @@ def _header_end(text: str) -> int:
         is_meta = bool(
             re.match(r"^(source|author|editor)\s*:", stripped, re.I)
             or re.match(r"^\d{4}-\d{2}-\d{2}\b", stripped)
-            or re.match(r"^(monday|tuesday|wednesday|thursday|friday|saturday|sunday),", stripped, re.I)
+            or re.match(
+                r"^(monday|tuesday|wednesday|thursday|friday|saturday|sunday),", stripped, re.I
+            )
         )
         if not stripped or is_meta:
             pos += len(line)
