@@ -3,6 +3,7 @@ the listeners can decode."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 
@@ -13,6 +14,7 @@ from slack_sdk.errors import SlackObjectFormationError
 
 from bot.render import actions, blocks, mrkdwn
 from store.answers import Answer, Profile, Resolution
+from store.api import Store
 
 # --------------------------------------------------------------------------- mrkdwn
 
@@ -114,6 +116,12 @@ def _all_pages(profile: Profile, view: actions.View = "card") -> list[blocks.Mes
         blocks.render_card(profile, page=p, view=view)
         for p in range(blocks.card_page_count(profile, view))
     ]
+
+
+def _section_texts(message: blocks.Message) -> str:
+    return "\n".join(
+        b["text"]["text"] for b in message.blocks if b["type"] == "section" and "text" in b
+    )
 
 
 def _dump(message: blocks.Message) -> str:
@@ -414,3 +422,53 @@ def test_error_message() -> None:
     message = blocks.render_error("Slack said: not_in_channel", detail="Invite @Chain Bot first.")
     assert_valid_message(message)
     assert message.text == "Slack said: not_in_channel"
+
+
+# --------------------------------------------------------------------------- the seed store
+
+
+def test_every_seed_entity_renders_within_limits(store: Store) -> None:
+    from store.profile import LIST_KINDS
+
+    slugs: list[str] = []
+    for kind in LIST_KINDS:
+        offset = 0
+        while True:
+            page, total = store.list_entities(kind, offset=offset, limit=10)
+            message = blocks.render_list(kind, page, total, offset=offset, limit=10)
+            assert_valid_message(message)
+            slugs += [e.slug for e in page]
+            offset += 10
+            if offset >= total:
+                break
+    slugs = sorted(set(slugs))
+    assert len(slugs) > 100
+    profiles = [store.profile(slug) for slug in slugs]
+    for profile in profiles:
+        for view in ("card", "timeline"):
+            pages = _all_pages(profile, view)
+            for message in pages:
+                assert_valid_message(message)
+            if view == "card":
+                # Every fact of the entity is quoted on one of its pages.
+                shown = "".join(_section_texts(m) for m in pages)
+                for fact in profile.facts:
+                    assert mrkdwn.escape(fact.quote[:200]) in shown, (profile.entity.slug, fact)
+        assert_valid_message(blocks.render_short_card(profile, channel="C1", thread_ts="1.0"))
+    assert_valid_message(blocks.render_mentions(profiles, channel="C1", thread_ts="1.0"))
+    for a, b in itertools.pairwise(profiles):
+        assert_valid_message(blocks.render_compare(a, b))
+
+
+def test_seed_qingdao_card(store: Store) -> None:
+    profile = store.profile("city:qingdao")
+    pages = _all_pages(profile)
+    assert len(pages) > 1  # a long card pages with "More"
+    first = pages[0]
+    assert first.blocks[0]["text"]["text"] == "Qingdao"
+    assert "more than 100 blockchain-related companies" in first.blocks[1]["text"]["text"]
+    dumped = "".join(_dump(m) for m in pages)
+    assert "Qingdao ranked eighth" in dumped
+    assert "Qingdao Fintech Center" in dumped and "Chain Bay" in dumped
+    assert 'The article writes \\"Qinghai\\" here.' in dumped
+    assert _by_action(first, actions.MORE) == [actions.CardValue("city:qingdao", 1, "card")]
