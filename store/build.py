@@ -88,6 +88,10 @@ def _read_inputs(conn: Connection, progress: ProgressFn) -> tuple[_Inputs, Extra
     ).all()
     generation = hashlib.sha256()
     generation.update(EXTRACTOR_VERSION.encode())
+    # The extractor's own code is an input too: changed rules make a new generation.
+    extract_pkg = resources.files("store.extract")
+    for name in sorted(p.name for p in extract_pkg.iterdir() if p.name.endswith(".py")):
+        generation.update(extract_pkg.joinpath(name).read_bytes())
     generation.update(seed_hash.hexdigest().encode())
     generation.update(resources.files("store").joinpath("data/gazetteer.json").read_bytes())
     for filename, raw, ingested_at in ingested:

@@ -31,8 +31,9 @@ EXTRACTOR_VERSION = "2026-11-22.1"
 _PLACE_KINDS = frozenset({"province", "city", "district", "region"})
 _ISSUER_KINDS = _PLACE_KINDS | {"institution"}
 _TARGET = re.compile(
-    r"\b(?:will|plans? to|planned to|is expected to|are expected to|strive to|aims? to|"
-    r"By 20\d\d|goal is|is to)\b"
+    r"\b(?:plans? to|planned to|is expected to|are expected to|strive to|aims? to|"
+    r"[Bb]y 20\d\d|goal is|will (?:build|create|gather|implement|establish|reach|achieve)|"
+    r"next step will)\b"
 )
 _EVENT_VERBS = re.compile(
     r"\b(?:issued|released|launched|held|established|set up|signed|opened|unveiled|"
@@ -46,6 +47,7 @@ _ISSUE_VERBS = re.compile(
     r"proposed|included)\b"
 )
 _CITY_PREFIX = re.compile(r"\(([A-Z][a-z]+)\)")
+_MIN_FACT_CHARS = 40
 _RANKS = {"curation": 1e12, "rules": -1.0}
 
 
@@ -73,12 +75,14 @@ class _Fact:
     title: str | None
     hits: list[Hit]
     subject: str | None
+    context_date: FoundDate | None = None  # the paragraph's date, for a sentence without one
 
 
 def _tidy(sentence: str, limit: int = 280) -> str:
     """The sentence as a statement: spacing mended, a long one cut at a clause boundary."""
     text = re.sub(r"\s+", " ", sentence.replace("\u00a0", " ")).strip()
     text = re.sub(r"\s+([,.;:!?%、])", r"\1", text)
+    text = re.sub(r"([,;])(?:\s*[,;])+", r"\1", text)
     text = re.sub(r"“\s+", "“", text)
     text = re.sub(r"\s+”", "”", text)
     text = re.sub(r"^(?:It is reported that|It is understood that|In addition,)\s+", "", text)
@@ -113,7 +117,8 @@ class _Extractor:
         for garble in curation.garbles:
             self.garbles_by_doc[garble.doc].append(garble)
             if garble.context is None:
-                self.catalog.add_alias(garble.entity, garble.literal, "garble")
+                # Looked up by people, but matched in text only where the garble is curated.
+                self.catalog.add_alias(garble.entity, garble.literal, "garble", matchable=False)
 
     # ------------------------------------------------------------------ catalogue
     def _load_places(self, places: tuple[Place, ...]) -> None:
@@ -170,8 +175,6 @@ class _Extractor:
         if owner is not None:
             return owner
         slug = f"{kind}:{slugify(name)}"
-        if kind == "policy" and attrs.get("year"):
-            slug = f"{kind}:{slugify(name, 50)}-{attrs['year']}"
         rec = self.catalog.add(
             EntityRec(
                 slug=slug,
@@ -222,23 +225,17 @@ class _Extractor:
 
     def _discover_names(self, doc: SourceDocument, segs: list[Segment]) -> None:
         """Grow the catalogue with names the rules find (in document order: stable slugs)."""
-        ctx = self._date_context(doc, None)
         for seg in segs:
             if not seg.minable:
                 continue
-            year = None
-            found = find_date(seg.text, ctx)
-            if found is not None and not found.relative:
-                year = found.value.year
-            for hit in rules.find_policy_titles(seg.text):
-                title = hit.name.rstrip(".")
-                span = re.search(r"\((\d{4})-\d{4}\)", title)
-                self._add_rule_entity(
-                    title, "policy", doc, year=int(span.group(1)) if span else year
-                )
-            for hit in rules.find_names(seg.text):
-                attrs = {"year": year} if hit.kind == "policy" else {}
-                self._add_rule_entity(hit.name, hit.kind, doc, **attrs)
+            policies = [(h.name.rstrip("."), h.kind) for h in rules.find_policy_titles(seg.text)]
+            others = [(h.name, h.kind) for h in rules.find_names(seg.text)]
+            for name, kind in policies + others:
+                # A title's own years date it ("(2018-2022)", "2020 Action Plan"); otherwise
+                # the first dated fact naming it does (see _policy_years).
+                span = re.search(r"\b(20\d\d)\b", name)
+                attrs = {"year": int(span.group(1))} if kind == "policy" and span else {}
+                self._add_rule_entity(name, kind, doc, **attrs)
             for person in rules.find_people(seg.text):
                 slug = self._add_rule_entity(person.name, "person", doc, title=person.title)
                 rec = self.catalog.entities.get(slug or "")
@@ -285,8 +282,16 @@ class _Extractor:
                 forced.append(Hit(garble.entity, m.start(), m.end(), garble.literal))
         hits = list(forced)
         for hit in self.catalog.find(sentence):
-            if not any(f.start < hit.end and hit.start < f.end for f in forced):
+            overlapping = [f for f in forced if f.start < hit.end and hit.start < f.end]
+            if not overlapping:
                 hits.append(hit)
+            elif all(
+                f.slug == hit.slug and hit.start <= f.start and f.end <= hit.end
+                for f in overlapping
+            ):
+                # "Qingdao Chain and Bay Research Institute" is a full name of the entity the
+                # garble "Chain and Bay Research Institute" means: keep the longer literal.
+                hits = [h for h in hits if h not in overlapping] + [hit]
         # Places named inside longer names ("CCID (Qingdao) Blockchain Research Institute").
         for outer in list(hits):
             if self.catalog.entities[outer.slug].kind in _PLACE_KINDS:
@@ -360,8 +365,8 @@ class _Extractor:
             if in_item_lead:
                 known = {h.slug for h in hits}
                 hits = hits + [h for h in title_hits if h.slug not in known]
-            if not hits:
-                continue
+            if not hits or (len(seg.text) < _MIN_FACT_CHARS and own_date is None):
+                continue  # no name, or a bare attribution ('"Haiyu said.')
             numbers = find_numbers(seg.text, chinese_scales=chinese)
             curated = self._curated_fact(doc, seg.text)
             kind = self._kind(seg.text, date, numbers, doc)
@@ -370,11 +375,10 @@ class _Extractor:
             if curated and curated.kind:
                 kind = curated.kind
             if kind == "figure" and date is None:
-                date = FoundDate(doc.published, doc.precision, 0, "")
+                date = self._as_of(doc)
             subject = curated.subject if curated and curated.subject else None
             if subject is None:
-                lead = title_hits if in_item_lead and title_hits else hits
-                subject = lead[0].slug
+                subject = self._subject(hits, title_hits if in_item_lead else [])
             out.append(
                 _Fact(
                     doc=doc,
@@ -388,6 +392,7 @@ class _Extractor:
                     title=seg.item_title,
                     hits=hits,
                     subject=subject,
+                    context_date=paragraph_date,
                 )
             )
         # Passage rows were written before timeline sections were inferred: refresh them.
@@ -395,6 +400,35 @@ class _Extractor:
         for seg, passage_id in zip(segs, ids, strict=True):
             by_id[passage_id]["section"] = seg.section
         return out
+
+    def _as_of(self, doc: SourceDocument) -> FoundDate:
+        """When an undated figure holds: the year a report covers, else the publication
+        date, never finer than a month (a figure is not the news of one day)."""
+        hints = self.cur.documents.get(doc.slug)
+        if hints and hints.reference_year:
+            return FoundDate(dt.date(hints.reference_year, 1, 1), "year", 0, "")
+        precision = "year" if doc.precision == "year" else "month"
+        return FoundDate(doc.published.replace(day=1), precision, 0, "")
+
+    def _subject(self, hits: list[Hit], title_hits: list[Hit]) -> str:
+        """What the sentence is about: a roundup item's titled company or body beats a place
+        in the title; otherwise the first name not nested in a longer one, a non-place
+        before a place it is named after."""
+        entities = self.catalog.entities
+
+        def outer(candidates: list[Hit]) -> list[Hit]:
+            return [
+                h
+                for h in candidates
+                if not any(o is not h and o.start <= h.start and h.end <= o.end for o in candidates)
+            ]
+
+        for hit in outer(title_hits):
+            if entities[hit.slug].kind not in _PLACE_KINDS:
+                return hit.slug
+        if title_hits and not any(entities[h.slug].kind not in _PLACE_KINDS for h in hits):
+            return title_hits[0].slug
+        return outer(hits)[0].slug
 
     def _curated_date(self, doc: SourceDocument, sentence: str) -> FoundDate | None:
         for cd in self.cur.dates:
@@ -465,6 +499,7 @@ class _Extractor:
                     if a != b:
                         pair_fact.setdefault((a, b), fact_id)
             self._rule_links(fact, seen, fact_id)
+        self._policy_years(facts)
         self._curated_links(pair_fact)
         self._name_links(pair_fact, entity_facts)
         self._entity_rows(entity_facts)
@@ -493,6 +528,18 @@ class _Extractor:
                     if entities[other.slug].kind not in _PLACE_KINDS and other.slug in seen:
                         self._link(slug, other.slug, "member_of", fact_id)
                         break
+
+    def _policy_years(self, facts: list[_Fact]) -> None:
+        """A policy without a year in its title takes the year of the first dated fact that
+        names it (facts are in document order)."""
+        for fact in facts:
+            date = fact.date or fact.context_date
+            if date is None:
+                continue
+            for hit in fact.hits:
+                rec = self.catalog.entities[hit.slug]
+                if rec.kind == "policy" and "year" not in rec.attrs:
+                    rec.attrs["year"] = date.value.year
 
     def _curated_links(self, pair_fact: dict[tuple[str, str], int]) -> None:
         for ce in self.cur.entities:

@@ -49,8 +49,12 @@ def sha256_hex(raw: bytes) -> str:
 
 
 def slugify(text: str, limit: int = 60) -> str:
+    """Lowercase words joined by hyphens, cut at a word boundary within ``limit``."""
     slug = _SLUG_CHARS.sub("-", text.casefold()).strip("-")
-    return slug[:limit].rstrip("-") or "untitled"
+    if len(slug) > limit:
+        cut = slug[: limit + 1]
+        slug = cut[: cut.rfind("-")] if "-" in cut else slug[:limit]
+    return slug.rstrip("-") or "untitled"
 
 
 def parse_date(value: Any) -> tuple[dt.date, str]:
