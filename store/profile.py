@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from store import db
@@ -96,7 +96,75 @@ def normalise_kind(text: str) -> str | None:
     return key if key in _KIND_GROUPS else None
 
 
-# --------------------------------------------------------------------------- reading rows
+# --------------------------------------------------------------------------- queries
+# Built once and parameterised: SQLAlchemy caches their compiled form, so a profile costs
+# the round trips only. Columns, not ORM objects: nothing here is written back.
+
+_Parent = aliased(Entity)
+_Other = aliased(Entity)
+_ENTITY = (
+    select(
+        Entity.id,
+        Entity.slug,
+        Entity.name,
+        Entity.kind,
+        Entity.name_zh,
+        Entity.summary,
+        Entity.attrs,
+        _Parent.slug.label("parent_slug"),
+        _Parent.name.label("parent_name"),
+        _Parent.kind.label("parent_kind"),
+    )
+    .outerjoin(_Parent, Entity.parent_id == _Parent.id)
+    .where(Entity.slug == bindparam("slug"))
+)
+_ALIASES = (
+    select(Alias.alias, Alias.kind, Alias.key)
+    .where(Alias.entity_id == bindparam("id"))
+    .order_by(Alias.id)
+)
+_FACT_COLUMNS = (
+    Fact.id,
+    Fact.document_id,
+    Fact.start,
+    Fact.text,
+    Fact.quote,
+    Fact.date,
+    Fact.date_precision,
+    Fact.kind,
+    Fact.numbers,
+)
+_OWN_FACTS = (
+    select(*_FACT_COLUMNS, Mention.literal, Mention.role)
+    .join(Mention, Mention.fact_id == Fact.id)
+    .where(Mention.entity_id == bindparam("id"))
+)
+_LINKS = (
+    select(Link.fact_id, _Other.id, _Other.slug, _Other.name, _Other.kind)
+    .join(
+        _Other,
+        or_(
+            (Link.source_id == bindparam("id")) & (_Other.id == Link.target_id),
+            (Link.target_id == bindparam("id")) & (_Other.id == Link.source_id),
+        ),
+    )
+    .order_by(Link.id)
+)
+_FACTS_BY_ID = select(*_FACT_COLUMNS).where(Fact.id.in_(bindparam("ids", expanding=True)))
+_NAMED = (
+    select(Mention.fact_id, Entity.id, Entity.slug, Entity.name, Entity.kind)
+    .join(Entity, Entity.id == Mention.entity_id)
+    .where(Mention.fact_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Mention.fact_id, Mention.id)
+)
+_SOURCES = select(
+    Document.id,
+    Document.slug,
+    Document.short_title,
+    Document.source,
+    Document.published,
+    Document.published_precision,
+).where(Document.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass
@@ -108,34 +176,18 @@ class _FactRow:
     role: str | None  # this entity's role in the fact; None for a fact reached by a link
 
 
+@dataclass(frozen=True)
+class _EntityRow:
+    id: int
+    ref: EntityRef
+    name_zh: str | None
+    summary: str | None
+    attrs: dict[str, Any]
+    parent: EntityRef | None
+
+
 def _ref(entity: Entity) -> EntityRef:
     return EntityRef(slug=entity.slug, name=entity.name, kind=entity.kind)
-
-
-def _sources(session: Session, document_ids: Iterable[int]) -> dict[int, SourceRef]:
-    """The citation of each document (without loading its text)."""
-    ids = set(document_ids)
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(
-            Document.id,
-            Document.slug,
-            Document.short_title,
-            Document.source,
-            Document.published,
-            Document.published_precision,
-        ).where(Document.id.in_(ids))
-    ).all()
-    return {
-        row.id: SourceRef(
-            document=row.slug,
-            title=row.short_title,
-            publisher=row.source,
-            published=FactDate(row.published, _precision(row.published_precision)),
-        )
-        for row in rows
-    }
 
 
 def _precision(value: str | None) -> Any:
@@ -157,21 +209,16 @@ def _numbers(raw: Iterable[Any]) -> tuple[Number, ...]:
 
 
 def _fact_view(
-    fact: Fact,
-    source: SourceRef,
-    literal: str | None,
-    entities: tuple[EntityRef, ...],
+    row: Any, source: SourceRef, literal: str | None, entities: tuple[EntityRef, ...]
 ) -> FactView:
-    date = None
-    if fact.date is not None:
-        date = FactDate(fact.date, _precision(fact.date_precision))
+    date = FactDate(row.date, _precision(row.date_precision)) if row.date is not None else None
     return FactView(
-        text=fact.text,
-        quote=fact.quote,
+        text=row.text,
+        quote=row.quote,
         source=source,
         date=date,
-        kind=fact.kind,
-        numbers=_numbers(fact.numbers),
+        kind=row.kind,
+        numbers=_numbers(row.numbers),
         literal=literal,
         entities=entities,
     )
@@ -184,30 +231,30 @@ def _literal_if_different(literal: str | None, names: set[str]) -> str | None:
     return None if compact_key(literal) in names else literal
 
 
-def _load_entity(session: Session, slug: str) -> tuple[Entity, Entity | None]:
-    parent = aliased(Entity)
-    row = session.execute(
-        select(Entity, parent)
-        .outerjoin(parent, Entity.parent_id == parent.id)
-        .where(Entity.slug == slug)
-    ).first()
+def _load_entity(session: Session, slug: str) -> _EntityRow:
+    row = session.execute(_ENTITY, {"slug": slug}).first()
     if row is None:
         raise EntityNotFound(f"no entity {slug!r} in the store")
-    return row[0], row[1]
+    parent = None
+    if row.parent_slug is not None:
+        parent = EntityRef(row.parent_slug, row.parent_name, row.parent_kind)
+    return _EntityRow(
+        id=row.id,
+        ref=EntityRef(row.slug, row.name, row.kind),
+        name_zh=row.name_zh,
+        summary=row.summary,
+        attrs=row.attrs or {},
+        parent=parent,
+    )
 
 
-def _aliases(session: Session, entity: Entity) -> tuple[list[str], set[str]]:
+def _aliases(session: Session, entity: _EntityRow) -> tuple[list[str], set[str]]:
     """Names worth showing (no garbles, no spelling variants of a shown name), and the keys
     of every ordinary (non-garble) name, to recognise a literal that is just a spelling."""
-    rows = session.execute(
-        select(Alias.alias, Alias.kind, Alias.key)
-        .where(Alias.entity_id == entity.id)
-        .order_by(Alias.id)
-    ).all()
-    ordinary = {compact_key(entity.name)}
+    ordinary = {compact_key(entity.ref.name)}
     shown: list[str] = []
-    seen = {compact_key(entity.name)}
-    for alias, kind, key in rows:
+    seen = set(ordinary)
+    for alias, kind, key in session.execute(_ALIASES, {"id": entity.id}):
         if kind == "garble":
             continue
         ordinary.add(key)
@@ -217,74 +264,77 @@ def _aliases(session: Session, entity: Entity) -> tuple[list[str], set[str]]:
     return shown, ordinary
 
 
+def _sources(session: Session, document_ids: Iterable[int]) -> dict[int, SourceRef]:
+    """The citation of each document (without loading its text)."""
+    ids = sorted(set(document_ids))
+    if not ids:
+        return {}
+    return {
+        row.id: SourceRef(
+            document=row.slug,
+            title=row.short_title,
+            publisher=row.source,
+            published=FactDate(row.published, _precision(row.published_precision)),
+        )
+        for row in session.execute(_SOURCES, {"ids": ids})
+    }
+
+
 # --------------------------------------------------------------------------- the profile
 
 
 def get_profile(engine: Engine, slug: str) -> Profile:
     """Everything the store knows about one entity, every fact cited."""
     with db.session_scope(engine) as session:
-        entity, parent = _load_entity(session, slug)
+        entity = _load_entity(session, slug)
         aliases, ordinary = _aliases(session, entity)
+        own = session.execute(_OWN_FACTS, {"id": entity.id}).all()
+        links = session.execute(_LINKS, {"id": entity.id}).all()
 
-        # 1. The entity's own facts, with how the article wrote its name.
-        own = session.execute(
-            select(Fact, Mention.literal, Mention.role)
-            .join(Mention, Mention.fact_id == Fact.id)
-            .where(Mention.entity_id == entity.id)
-        ).all()
-
-        # 2. Links either way, with the entity at the other end.
-        other = aliased(Entity)
-        links = session.execute(
-            select(Link, other)
-            .join(
-                other,
-                or_(
-                    (Link.source_id == entity.id) & (other.id == Link.target_id),
-                    (Link.target_id == entity.id) & (other.id == Link.source_id),
-                ),
-            )
-            .where(or_(Link.source_id == entity.id, Link.target_id == entity.id))
-            .order_by(Link.id)
-        ).all()
-
-        # 3. Facts behind links that are not among the entity's own facts.
-        own_ids = {fact.id for fact, _, _ in own}
-        link_fact_ids = {
-            link.fact_id for link, _ in links if link.fact_id and link.fact_id not in own_ids
-        }
-        linked = []
-        if link_fact_ids:
-            linked = list(session.scalars(select(Fact).where(Fact.id.in_(link_fact_ids))))
-        sources = _sources(
-            session, [f.document_id for f, _, _ in own] + [f.document_id for f in linked]
+        own_ids = {row.id for row in own}
+        link_fact_ids = sorted(
+            {link.fact_id for link in links if link.fact_id and link.fact_id not in own_ids}
         )
+        linked = (
+            session.execute(_FACTS_BY_ID, {"ids": link_fact_ids}).all() if link_fact_ids else []
+        )
+        sources = _sources(session, [r.document_id for r in (*own, *linked)])
 
-        # 4. Every entity named in any of those facts (co-mentions).
-        fact_ids = own_ids | link_fact_ids
-        named: dict[int, list[tuple[Entity, str]]] = {}
+        # Every entity named in any of those facts (co-mentions).
+        named: dict[int, list[tuple[int, EntityRef]]] = {}
+        fact_ids = sorted(own_ids | set(link_fact_ids))
         if fact_ids:
-            for fact_id, mentioned, role in session.execute(
-                select(Mention.fact_id, Entity, Mention.role)
-                .join(Entity, Entity.id == Mention.entity_id)
-                .where(Mention.fact_id.in_(fact_ids))
-                .order_by(Mention.fact_id, Mention.id)
-            ).all():
-                named.setdefault(fact_id, []).append((mentioned, role))
+            for fact_id, other_id, other_slug, name, kind in session.execute(
+                _NAMED, {"ids": fact_ids}
+            ):
+                named.setdefault(fact_id, []).append((other_id, EntityRef(other_slug, name, kind)))
 
-        rows: dict[int, _FactRow] = {}
-        for fact, literal, role in own:
-            refs = tuple(_ref(e) for e, _ in named.get(fact.id, ()))
-            literal = _literal_if_different(literal, ordinary)
-            view = _fact_view(fact, sources[fact.document_id], literal, refs)
-            rows[fact.id] = _FactRow(fact.id, fact.document_id, fact.start, view, role)
-        link_rows: dict[int, _FactRow] = {}
-        for fact in linked:
-            refs = tuple(_ref(e) for e, _ in named.get(fact.id, ()))
-            view = _fact_view(fact, sources[fact.document_id], None, refs)
-            link_rows[fact.id] = _FactRow(fact.id, fact.document_id, fact.start, view, None)
+    def refs(fact_id: int) -> tuple[EntityRef, ...]:
+        return tuple(ref for _, ref in named.get(fact_id, ()))
 
-        return _assemble(entity, parent, aliases, rows, link_rows, links, named)
+    rows = {
+        r.id: _FactRow(
+            r.id,
+            r.document_id,
+            r.start,
+            _fact_view(
+                r, sources[r.document_id], _literal_if_different(r.literal, ordinary), refs(r.id)
+            ),
+            r.role,
+        )
+        for r in own
+    }
+    link_rows = {
+        r.id: _FactRow(
+            r.id,
+            r.document_id,
+            r.start,
+            _fact_view(r, sources[r.document_id], None, refs(r.id)),
+            None,
+        )
+        for r in linked
+    }
+    return _assemble(entity, aliases, rows, link_rows, links, named)
 
 
 def _doc_order(row: _FactRow, published: dict[int, dt.date]) -> tuple[dt.date, int, int]:
@@ -292,13 +342,12 @@ def _doc_order(row: _FactRow, published: dict[int, dt.date]) -> tuple[dt.date, i
 
 
 def _assemble(
-    entity: Entity,
-    parent: Entity | None,
+    entity: _EntityRow,
     aliases: list[str],
     rows: dict[int, _FactRow],
     link_rows: dict[int, _FactRow],
     links: Sequence[Any],
-    named: dict[int, list[tuple[Entity, str]]],
+    named: dict[int, list[tuple[int, EntityRef]]],
 ) -> Profile:
     published = {
         r.document_id: r.view.source.published.value for r in (*rows.values(), *link_rows.values())
@@ -320,27 +369,25 @@ def _assemble(
     # Related entities: linked ones first (with the link's fact), then co-mentioned ones
     # (with the first fact, in document order, naming both).
     related_fact: dict[int, FactView | None] = {}
-    related_entity: dict[int, Entity] = {}
+    related_entity: dict[int, EntityRef] = {}
     weight: Counter[int] = Counter()
-    for link, other in links:
-        if other.id == entity.id:
+    for link in links:
+        other_id = link.id
+        if other_id == entity.id:
             continue
-        related_entity.setdefault(other.id, other)
-        view = None
-        if link.fact_id is not None:
-            row = rows.get(link.fact_id) or link_rows.get(link.fact_id)
-            view = row.view if row else None
-        if related_fact.get(other.id) is None:
-            related_fact[other.id] = view
-        weight[other.id] += 100
+        related_entity.setdefault(other_id, EntityRef(link.slug, link.name, link.kind))
+        row = (rows.get(link.fact_id) or link_rows.get(link.fact_id)) if link.fact_id else None
+        if related_fact.get(other_id) is None:
+            related_fact[other_id] = row.view if row else None
+        weight[other_id] += 100
     for row in ordered:
-        for other, _role in named.get(row.id, ()):
-            if other.id == entity.id:
+        for other_id, ref in named.get(row.id, ()):
+            if other_id == entity.id:
                 continue
-            related_entity.setdefault(other.id, other)
-            if related_fact.get(other.id) is None:
-                related_fact[other.id] = row.view
-            weight[other.id] += 1
+            related_entity.setdefault(other_id, ref)
+            if related_fact.get(other_id) is None:
+                related_fact[other_id] = row.view
+            weight[other_id] += 1
 
     order = sorted(related_entity, key=lambda i: (-weight[i], related_entity[i].name.casefold()))
     sections: dict[str, list[RelatedItem]] = {
@@ -350,14 +397,12 @@ def _assemble(
         "people": [],
     }
     for other_id in order:
-        other = related_entity[other_id]
-        section = _SECTION_KINDS.get(other.kind)
+        ref = related_entity[other_id]
+        section = _SECTION_KINDS.get(ref.kind)
         if section is not None:
-            sections[section].append(RelatedItem(_ref(other), related_fact.get(other_id)))
+            sections[section].append(RelatedItem(ref, related_fact.get(other_id)))
     for items in sections.values():
         items.sort(key=_item_order)
-
-    related = tuple(_ref(related_entity[i]) for i in order[:RELATED_MAX])
 
     sources: dict[str, SourceRef] = {}
     for row in ordered:
@@ -365,11 +410,11 @@ def _assemble(
     source_list = sorted(sources.values(), key=lambda s: (s.published.value, s.title))
 
     return Profile(
-        entity=_ref(entity),
-        summary=_summary(entity, parent, source_list),
+        entity=entity.ref,
+        summary=_summary(entity, source_list),
         aliases=tuple(aliases),
         name_zh=entity.name_zh,
-        parent=_ref(parent) if parent is not None else None,
+        parent=entity.parent,
         key_figures=key_figures,
         policies=tuple(sections["policies"]),
         projects=tuple(sections["projects"]),
@@ -377,7 +422,7 @@ def _assemble(
         people=tuple(sections["people"]),
         timeline=timeline,
         facts=facts,
-        related=related,
+        related=tuple(related_entity[i] for i in order[:RELATED_MAX]),
         sources=tuple(source_list),
     )
 
@@ -397,28 +442,25 @@ def _gazetteer_descriptions() -> dict[str, str]:
     return {place.slug: place.description for place in load_places()}
 
 
-def _summary(entity: Entity, parent: Entity | None, sources: Sequence[SourceRef]) -> str:
+def _summary(entity: _EntityRow, sources: Sequence[SourceRef]) -> str:
     """The curated summary when there is one; otherwise a factual line composed from data
     ("Company in Qingdao named in 2 articles (2019–2020)"); for a place with no facts, what
     the gazetteer says it is."""
+    kind = _KIND_WORDS.get(entity.ref.kind, entity.ref.kind.capitalize())
+    where = f" in {entity.parent.name}" if entity.parent is not None else ""
     if entity.summary and sources:
         return entity.summary[0].upper() + entity.summary[1:]
     if entity.summary:
         return entity.summary
     if not sources:
-        attrs = entity.attrs or {}
-        description = attrs.get("description") or _gazetteer_descriptions().get(entity.slug)
-        if description:
-            return str(description)
-        where = f" in {parent.name}" if parent is not None else ""
-        return f"{_KIND_WORDS.get(entity.kind, entity.kind.capitalize())}{where}"
-    where = f" in {parent.name}" if parent is not None else ""
+        description = entity.attrs.get("description") or _gazetteer_descriptions().get(
+            entity.ref.slug
+        )
+        return str(description) if description else f"{kind}{where}"
     years = sorted({s.published.value.year for s in sources})
     span = str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
     count = len(sources)
-    articles = f"{count} article{'s' if count != 1 else ''}"
-    kind = _KIND_WORDS.get(entity.kind, entity.kind.capitalize())
-    return f"{kind}{where} named in {articles} ({span})"
+    return f"{kind}{where} named in {count} article{'s' if count != 1 else ''} ({span})"
 
 
 # --------------------------------------------------------------------------- lists, stats
