@@ -35,6 +35,7 @@ from bot.config import SlackConfig
 from bot.delivery import (
     RETRY_FAILED_AFTER,
     STALE_AFTER,
+    CachedComposer,
     ClientFactory,
     Deliverer,
     Outcome,
@@ -108,7 +109,9 @@ class Clock:
     ) -> None:
         self.engine = engine
         self.now = now
-        self.deliverer = deliverer or Deliverer(engine, client_factory, now=now)
+        self.deliverer = deliverer or Deliverer(
+            engine, client_factory, composer=CachedComposer(), now=now
+        )
         self.scheduler = scheduler or make_scheduler(blocking=False, workers=workers)
         self.sync_seconds = sync_seconds
         self.workers = workers

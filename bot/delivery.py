@@ -166,6 +166,65 @@ def compose_with_store(
     )
 
 
+class CachedComposer:
+    """Reuses a composed digest for identical requests within ``ttl``: in one fan-out most
+    channels get the very same digest (same week, same "new since", same lateness), and
+    composing it once instead of a thousand times keeps a large fan-out bound by Slack's rate
+    limits rather than by the CPU. ``now`` is left out of the key: it only bounds which
+    ingested articles count as new, and within ``ttl`` that changes nothing that matters."""
+
+    def __init__(
+        self,
+        inner: Composer = compose_with_store,
+        *,
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.inner = inner
+        self.ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[Any, ...], tuple[float, ComposedDigest]] = {}
+        self._key_locks: dict[tuple[Any, ...], threading.Lock] = {}
+
+    def __call__(
+        self,
+        engine: Engine,
+        week_start: dt.date,
+        *,
+        new_since: dt.datetime | None,
+        archive_if_empty: bool,
+        now: dt.datetime,
+        late_note: str | None,
+    ) -> ComposedDigest:
+        key = (engine.url, week_start, new_since, archive_if_empty, late_note)
+        with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:  # one composition per key, the other threads wait for it
+            with self._lock:
+                hit = self._entries.get(key)
+                if hit is not None and self._clock() - hit[0] < self.ttl:
+                    return hit[1]
+            composed = self.inner(
+                engine,
+                week_start,
+                new_since=new_since,
+                archive_if_empty=archive_if_empty,
+                now=now,
+                late_note=late_note,
+            )
+            with self._lock:
+                self._prune()
+                self._entries[key] = (self._clock(), composed)
+            return composed
+
+    def _prune(self) -> None:
+        now = self._clock()
+        for key in [k for k, (at, _) in self._entries.items() if now - at >= self.ttl]:
+            del self._entries[key]
+            self._key_locks.pop(key, None)
+
+
 # --------------------------------------------------------------------------- pacing
 
 
