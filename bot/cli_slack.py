@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import logging
+import signal
+import threading
 from typing import Any
 
 import click
@@ -115,4 +117,17 @@ def _serve_socket(cfg: slack_config.SlackConfig, store: Store) -> None:
 
     app = create_app(cfg, store)
     click.echo("chainbot: connecting to Slack in Socket Mode", err=True)
-    SocketModeHandler(app, app_token=cfg.app_token).start()
+    handler = SocketModeHandler(app, app_token=cfg.app_token)
+    try:
+        handler.connect()
+    except SlackApiError as exc:
+        error = exc.response.get("error", "error") if exc.response is not None else "error"
+        raise ConfigError(f"{slack_config.APP_TOKEN_ENV} was refused by Slack ({error})") from None
+    except (SlackRequestError, OSError) as exc:
+        raise StoreError(f"cannot reach Slack for Socket Mode ({type(exc).__name__})") from None
+    click.echo("chainbot: connected in Socket Mode", err=True)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    handler.close()

@@ -45,22 +45,27 @@ API (all methods are thread-safe):
 * ``set_user(user_id, **fields)`` (e.g. ``tz="America/New_York"``), ``set_channel(channel_id,
   **fields)``: what ``users.info`` / ``conversations.info`` answer.
 * ``set_response(method, payload)``: the ``ok`` answer for a method (merged over the default).
+* ``socket_mode``: a ``FakeSocketMode`` (below); ``apps.connections.open`` with an ``xapp-``
+  token answers its ``ws://`` URL, so ``chainbot serve --socket`` runs against the fake too.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import itertools
 import json
 import math
 import re
+import struct
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import BaseRequestHandler, ThreadingTCPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -132,6 +137,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.socket_mode = FakeSocketMode()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> FakeSlack:
@@ -146,9 +152,11 @@ class FakeSlack:
             target=self._server.serve_forever, args=(0.05,), name="fakeslack", daemon=True
         )
         self._thread.start()
+        self.socket_mode.start()
         return self
 
     def stop(self) -> None:
+        self.socket_mode.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -290,7 +298,7 @@ class FakeSlack:
         limited = self._rate_limited(method, channel, token, now)
         if limited is not None:
             return 429, {"Retry-After": str(limited)}, {"ok": False, "error": "ratelimited"}
-        body = self._default_answer(method, params, channel)
+        body = self._default_answer(method, {**params, "_token": token}, channel)
         if body is None:
             if method not in self._responses:
                 return 200, {}, {"ok": False, "error": "unknown_method"}
@@ -384,6 +392,10 @@ class FakeSlack:
                 **self._channels.get(channel or "", {}),
             }
             return {"ok": True, "channel": info}
+        if method == "apps.connections.open":
+            if not str(params.get("_token", "")).startswith("xapp-"):
+                return {"ok": False, "error": "not_allowed_token_type"}
+            return {"ok": True, "url": self.socket_mode.url}
         if method == "auth.test":
             return {
                 "ok": True,
@@ -455,3 +467,166 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+class FakeSocketMode:
+    """Slack's Socket Mode end, as far as slack_sdk's built-in client uses it: a WebSocket
+    server on 127.0.0.1 (``url``, which ``apps.connections.open`` hands out to ``xapp-``
+    tokens). It greets each connection with ``hello``, answers pings, and records acks.
+
+    * ``wait_connected(timeout=10)``: block until a client is connected.
+    * ``send(kind, payload, **fields) -> envelope_id``: push an envelope (``kind`` is
+      ``slash_commands``, ``events_api`` or ``interactive``) to the newest connection.
+    * ``wait_ack(envelope_id, timeout=5) -> dict``: the client's ack (with any ``payload``).
+    """
+
+    GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._connections: list[tuple[Any, threading.Lock]] = []
+        self._acks: dict[str, dict[str, Any]] = {}
+        self._ids = itertools.count(1)
+        self._server: ThreadingTCPServer | None = None
+
+    def start(self) -> None:
+        owner = self
+
+        class Handler(BaseRequestHandler):
+            def handle(self) -> None:
+                owner._serve(self.request)
+
+        self._server = ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fakeslack-ws", daemon=True
+        ).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        with self._cond:
+            for sock, _lock in self._connections:
+                with contextlib.suppress(OSError):
+                    sock.close()
+            self._connections.clear()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeSocketMode is not running")
+        return f"ws://127.0.0.1:{self._server.server_address[1]}/link/?ticket=fake"
+
+    def wait_connected(self, timeout: float = 10.0) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._connections, timeout):
+                raise TimeoutError("no Socket Mode client connected")
+
+    def send(self, kind: str, payload: dict[str, Any], **fields: Any) -> str:
+        envelope_id = f"env-{next(self._ids)}"
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+            **fields,
+        }
+        with self._cond:
+            if not self._connections:
+                raise RuntimeError("no Socket Mode client connected")
+            sock, lock = self._connections[-1]
+        with lock:
+            sock.sendall(_frame(0x1, json.dumps(envelope).encode()))
+        return envelope_id
+
+    def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        with self._cond:
+            if not self._cond.wait_for(lambda: envelope_id in self._acks, timeout):
+                raise TimeoutError(f"no ack for {envelope_id}")
+            return self._acks[envelope_id]
+
+    def _serve(self, sock: Any) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(1024)
+            if not chunk:
+                return
+            head += chunk
+        key = ""
+        for line in head.decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "sec-websocket-key":
+                key = value.strip()
+        accept = base64.b64encode(hashlib.sha1((key + self.GUID).encode()).digest()).decode()
+        sock.sendall(
+            (
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            ).encode()
+        )
+        lock = threading.Lock()
+        hello = {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0FAKE"}}
+        with lock:
+            sock.sendall(_frame(0x1, json.dumps(hello).encode()))
+        with self._cond:
+            self._connections.append((sock, lock))
+            self._cond.notify_all()
+        try:
+            while True:
+                opcode, data = _read_frame(sock)
+                if opcode == 0x8:  # close
+                    with lock, contextlib.suppress(OSError):
+                        sock.sendall(_frame(0x8, data[:2]))
+                    return
+                if opcode == 0x9:  # ping
+                    with lock:
+                        sock.sendall(_frame(0xA, data))
+                elif opcode == 0x1:
+                    message = json.loads(data)
+                    if "envelope_id" in message:
+                        with self._cond:
+                            self._acks[message["envelope_id"]] = message
+                            self._cond.notify_all()
+        except (OSError, ConnectionError, ValueError):
+            return
+        finally:
+            with self._cond:
+                if (sock, lock) in self._connections:
+                    self._connections.remove((sock, lock))
+
+
+def _frame(opcode: int, data: bytes) -> bytes:
+    """One unmasked, final frame (servers never mask)."""
+    size = len(data)
+    if size < 126:
+        head = struct.pack("!BB", 0x80 | opcode, size)
+    elif size < 65536:
+        head = struct.pack("!BBH", 0x80 | opcode, 126, size)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 127, size)
+    return head + data
+
+
+def _recv_exactly(sock: Any, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("socket closed")
+        data += chunk
+    return data
+
+
+def _read_frame(sock: Any) -> tuple[int, bytes]:
+    """One frame from a client (clients always mask); fragments are not used by slack_sdk."""
+    first, second = _recv_exactly(sock, 2)
+    size = second & 0x7F
+    if size == 126:
+        (size,) = struct.unpack("!H", _recv_exactly(sock, 2))
+    elif size == 127:
+        (size,) = struct.unpack("!Q", _recv_exactly(sock, 8))
+    mask = _recv_exactly(sock, 4) if second & 0x80 else b"\0\0\0\0"
+    data = _recv_exactly(sock, size)
+    return first & 0x0F, bytes(b ^ mask[i % 4] for i, b in enumerate(data))

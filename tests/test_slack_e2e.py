@@ -182,7 +182,7 @@ def server(
         _wait_healthy(port, process, log)
         yield Server(port, log, f"sqlite:///{database}", process)
     finally:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
