@@ -575,3 +575,28 @@ def test_secrets_never_reach_the_logs(server: Server, slack: FakeSlack) -> None:
     log = server.log_text()
     assert "token_revoked" in log  # the error was logged...
     assert TOKEN not in log and SECRET not in log  # ...without the secrets
+
+
+def test_home_tab_button_opens_a_card_modal_then_updates_it(
+    server: Server, slack: FakeSlack, facts: Store
+) -> None:
+    company = _company(facts)
+    button = {
+        "action_id": actions.action_id(actions.OPEN, 1),
+        "value": actions.encode(actions.CardValue(company.slug)),
+    }
+    home_container = {"type": "view", "view_id": "V0HOME"}
+    server.click(slack, button, container=home_container, view={"id": "V0HOME", "type": "home"})
+    (opened,) = slack.wait_for("views.open")
+    modal = opened.params["view"]
+    assert modal["type"] == "modal" and opened.params["trigger_id"] == "1.2.3"
+    assert_valid_view(modal)
+    assert not _buttons(modal, actions.SHARE_CHANNEL)  # no response_url in a modal
+    inner = _buttons(modal, actions.OPEN) or _buttons(modal, actions.TIMELINE)
+    modal_container = {"type": "view", "view_id": "V0MODAL"}
+    server.click(
+        slack, inner[0], container=modal_container, view={"id": "V0MODAL", "type": "modal"}
+    )
+    (updated,) = slack.wait_for("views.update")
+    assert updated.params["view_id"] == "V0MODAL"
+    assert_valid_view(updated.params["view"])
