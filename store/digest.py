@@ -15,8 +15,9 @@ Items
     Facts become items, one per event: all facts of one roundup item (same document, same item
     title) make one item; any other facts citing the same sentence make one item; the same
     sentence on the same date in two articles makes one item. An item's title is the
-    roundup's bold title when it comes from a roundup, otherwise the fact's own statement
-    (prefixed by its subject's name when the statement does not already name it). Its text is
+    roundup's bold title when it comes from a roundup, otherwise composed from the fact's own
+    statement in 004's manner: without its leading date phrase ("On March 23, "), prefixed by
+    its first place ("Chengdu: ...") when the opening words do not name it. Its text is
     the verbatim sentence of its earliest fact in the article, followed by the next sentence of
     the same item when the first is short ("a date-led sentence or two"). Facts of a roundup
     that belong to no item (the editor's own comments) are not items.
