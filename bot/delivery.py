@@ -90,7 +90,10 @@ LATE_AFTER = dt.timedelta(minutes=5)
 MAYBE_POSTED = "maybe posted: "
 # A failed delivery is retried by a sync at most this often.
 RETRY_FAILED_AFTER = dt.timedelta(minutes=5)
-MAX_RATE_LIMIT_RETRIES = 20
+# A connection refused or reset before Slack answered is retried at once this many times.
+MAX_CONNECTION_RETRIES = 2
+# How long one message may wait out 429s before its delivery is left to a later sync.
+MAX_RATE_LIMIT_WAIT = 15 * 60.0
 
 ClientFactory = Callable[[str], WebClient]
 """team_id -> a WebClient with that workspace's bot token (see ``delivery_client``)."""
@@ -229,8 +232,20 @@ class CachedComposer:
 
 
 class Pacer:
-    """At most one message per ``interval`` seconds per channel, and a team-wide pause after a
-    429 so that every thread posting to that workspace waits out ``Retry-After`` together."""
+    """Spaces posts the way Slack wants them.
+
+    * Per channel: at most one message per ``interval`` seconds (thread replies included).
+    * Per team (workspace): after a 429, nobody posts to that team before ``Retry-After`` has
+      passed, and from then on posts to the team leave the building one at a time, ``gap``
+      seconds apart. The gap doubles on every 429 and shrinks a little on every success
+      (additive increase, multiplicative decrease the other way round), so many threads
+      waiting out the same ``Retry-After`` do not all retry at the same instant and trip the
+      limit again. Before any 429 there is no gap at all.
+    """
+
+    MIN_GAP = 0.02
+    MAX_GAP = 1.0
+    RELAX = 0.99
 
     def __init__(
         self,
@@ -245,25 +260,44 @@ class Pacer:
         self._lock = threading.Lock()
         self._next_free: dict[tuple[str, str], float] = {}
         self._blocked_until: dict[str, float] = {}
+        self._team_next: dict[str, float] = {}
+        self._gap: dict[str, float] = {}
 
     def wait_turn(self, team_id: str, channel_id: str) -> None:
-        with self._lock:
-            now = self._clock()
-            key = (team_id, channel_id)
-            slot = max(now, self._next_free.get(key, now))
-            self._next_free[key] = slot + self.interval
+        key = (team_id, channel_id)
         while True:
             with self._lock:
                 now = self._clock()
-                until = max(slot, self._blocked_until.get(team_id, now))
-            if until <= now:
-                return
-            self._sleep(until - now)
+                slot = max(
+                    now,
+                    self._next_free.get(key, now),
+                    self._blocked_until.get(team_id, now),
+                    self._team_next.get(team_id, now),
+                )
+                if slot <= now:
+                    self._next_free[key] = now + self.interval
+                    self._team_next[team_id] = now + self._gap.get(team_id, 0.0)
+                    return
+            self._sleep(slot - now)
 
     def back_off(self, team_id: str, seconds: float) -> None:
         with self._lock:
-            until = self._clock() + seconds
-            self._blocked_until[team_id] = max(self._blocked_until.get(team_id, 0.0), until)
+            now = self._clock()
+            blocked = self._blocked_until.get(team_id, 0.0)
+            if now >= blocked:
+                # A new episode; the other 429s of the same burst do not widen the gap again.
+                gap = self._gap.get(team_id, 0.0)
+                self._gap[team_id] = min(self.MAX_GAP, max(self.MIN_GAP, gap * 2))
+            self._blocked_until[team_id] = max(blocked, now + seconds)
+
+    def succeeded(self, team_id: str) -> None:
+        with self._lock:
+            gap = self._gap.get(team_id, 0.0) * self.RELAX
+            self._gap[team_id] = gap if gap >= self.MIN_GAP else 0.0
+
+    def gap(self, team_id: str) -> float:
+        with self._lock:
+            return self._gap.get(team_id, 0.0)
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -320,6 +354,14 @@ def _error_code(exc: Exception) -> str:
         status = exc.response.status_code if exc.response is not None else "?"
         return f"http_{status}"
     return type(exc).__name__
+
+
+def _connection_failed(exc: BaseException) -> bool:
+    """A connection refused, reset or broken before Slack answered (not a timeout: a slow
+    answer may still have been acted on)."""
+    reason = getattr(exc, "reason", None)
+    candidates = (exc, reason, exc.__cause__, exc.__context__)
+    return any(isinstance(c, ConnectionError) for c in candidates)
 
 
 def _retry_after(exc: SlackApiError) -> float:
@@ -490,22 +532,36 @@ class Deliverer:
     def _call_paced(
         self, team_id: str, channel_id: str, call: Callable[[], Any]
     ) -> Mapping[str, Any]:
-        for _attempt in range(MAX_RATE_LIMIT_RETRIES):
+        waited = 0.0
+        resets = 0
+        while True:
             self.pacer.wait_turn(team_id, channel_id)
             try:
                 response = call()
             except SlackApiError as exc:
                 if exc.response is not None and exc.response.status_code == 429:
                     self.counters.add("ratelimited")
-                    self.pacer.back_off(team_id, _retry_after(exc))
+                    retry_after = _retry_after(exc)
+                    waited += retry_after
+                    if waited > MAX_RATE_LIMIT_WAIT:
+                        # Not lost: the row is "failed" and a later sync retries it.
+                        raise _SlackFailure("ratelimited") from None
+                    self.pacer.back_off(team_id, retry_after)
                     continue
                 status = exc.response.status_code if exc.response is not None else 0
                 raise _SlackFailure(_error_code(exc), maybe_posted=status >= 500) from None
             except (SlackClientError, OSError) as exc:
+                if _connection_failed(exc) and resets < MAX_CONNECTION_RETRIES:
+                    resets += 1
+                    self._sleep_briefly(resets)
+                    continue
                 raise _SlackFailure(_error_code(exc), maybe_posted=True) from None
             self.counters.add("posts")
+            self.pacer.succeeded(team_id)
             return response.data if hasattr(response, "data") else response
-        raise _SlackFailure("ratelimited")
+
+    def _sleep_briefly(self, attempt: int) -> None:
+        time.sleep(0.2 * attempt)
 
     def _slack_failed(
         self,

@@ -421,6 +421,14 @@ def test_pacer_one_per_second_per_channel_and_team_wide_back_off() -> None:
     assert slept == [1.0, 5.0]
     pacer.wait_turn("T2", "C1")  # another workspace is not held up
     assert slept == [1.0, 5.0]
+    # After a 429 the team's posts go one at a time, a (growing) gap apart.
+    pacer.wait_turn("T1", "C4")
+    assert slept == [1.0, 5.0, pytest.approx(Pacer.MIN_GAP)]
+    pacer.back_off("T1", 0)
+    assert pacer.gap("T1") == pytest.approx(2 * Pacer.MIN_GAP)
+    for _ in range(50):
+        pacer.succeeded("T1")
+    assert pacer.gap("T1") == 0.0
 
 
 def test_one_structured_log_line_per_delivery_without_the_token(
