@@ -36,15 +36,14 @@ section and the bench output.
 from __future__ import annotations
 
 import bisect
-import heapq
+import math
 import re
 import threading
 import weakref
 from array import array
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -63,7 +62,7 @@ MAX_CANDIDATES = 6  # candidates carried by an ambiguous or not-found answer
 PARTIAL_WEIGHT = 0.9  # a fragment of a long alias scores at most 90
 PARTIAL_MIN = 95.0  # and only when it appears nearly verbatim
 PREFILTER_KEEP = 400  # keys scored per fuzzy query
-POSTINGS_BUDGET = 60_000  # key ids read from the trigram index per query
+POSTINGS_BUDGET = 40_000  # key ids read from the trigram index per query
 
 # Better alias kinds first: a key that *names* an entity beats a key that is a garble of it.
 _ALIAS_KIND_RANK = {
@@ -90,6 +89,7 @@ _MENTION_KIND_ORDER = {
 }
 
 _SLACK_MARKUP = re.compile(r"<([^<>]*)>")
+_WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -106,12 +106,39 @@ def strip_slack_markup(text: str) -> str:
     return _SLACK_MARKUP.sub(repl, text)
 
 
+# ASCII punctuation and spaces, deleted by str.translate: the fast path of _compact.
+_ASCII_DROP = {c: None for c in range(128) if not chr(c).isalnum()}
+
+
+def _fold(text: str) -> str:
+    """``store.textnorm.fold``, with a fast path for printable ASCII (where NFKC and accent
+    stripping change nothing and casefold is lower)."""
+    if text.isascii() and text.isprintable():
+        return " ".join(text.lower().split())
+    return fold(text)
+
+
 def _compact(folded: str) -> str:
+    """``store.textnorm.compact_key`` of already folded text."""
+    if folded.isascii():
+        return folded.translate(_ASCII_DROP)
     return "".join(ch for ch in folded if ch.isalnum())
 
 
 def _is_cjk(key: str) -> bool:
-    return bool(key) and all(_CJK.match(ch) for ch in key)
+    return bool(key) and not key.isascii() and all(_CJK.match(ch) for ch in key)
+
+
+def _length_starts(keys: Sequence[str]) -> array:
+    """For keys sorted by length: ``starts[n]`` is the first index whose key has at least
+    ``n`` characters (``len(keys)`` past the longest)."""
+    longest = len(keys[-1]) if keys else 0
+    starts = array("I", [len(keys)] * (longest + 2))
+    for kid in range(len(keys) - 1, -1, -1):
+        starts[len(keys[kid])] = kid
+    for n in range(longest, -1, -1):
+        starts[n] = min(starts[n], starts[n + 1])
+    return starts
 
 
 def _trigrams(key: str) -> set[str]:
@@ -151,21 +178,28 @@ Scorer = Callable[["AliasIndex", str, str, list[int], float], list[tuple[int, fl
 @dataclass
 class AliasIndex:
     """An in-memory index of every alias. Build it with ``from_pairs`` (tests, benchmark)
-    or ``from_engine`` (the store)."""
+    or ``from_engine`` (the store).
+
+    Key ids are assigned in order of key length, so every trigram's posting list is sorted
+    by length too and a length window is one slice of it."""
 
     entities: list[IndexedEntity]
-    keys: list[str]  # unique compact keys
-    folded: list[str]  # the folded alias shown for each key (first seen)
-    # per key: (entity index, alias kind rank), best rank first
-    owners: list[tuple[tuple[int, int], ...]]
-    entity_keys: list[tuple[int, ...]]  # per entity: its key ids
+    keys: list[str]  # unique compact keys, shortest first
+    folded: list[str]  # the folded alias shown for each key
+    # The best (entity, alias kind rank) of each key; keys with several owners are also
+    # in more_owners (all of them, best rank first).
+    owner_entity: array
+    owner_rank: array
+    more_owners: dict[int, tuple[tuple[int, int], ...]]
     exact: dict[str, int]
-    sorted_keys: list[tuple[str, int]]  # for prefix search
-    postings: dict[str, array]  # trigram -> key ids
-    phrases: dict[tuple[str, ...], int]  # word tuple -> key id, for find_mentions
+    by_length: array  # by_length[n]: the first key id whose key has at least n characters
+    alphabetical: array  # key ids in key order, for prefix search
+    postings: dict[str, array]  # trigram -> key ids, ascending
+    phrases: dict[str, int]  # folded words joined by spaces -> key id, for find_mentions
     phrase_lengths: dict[str, tuple[int, ...]]  # first word -> phrase lengths, longest first
     cjk_keys: dict[str, int]  # Chinese keys, for substring search in find_mentions
     max_cjk_len: int
+    confusable_keys: dict[int, tuple[int, ...]]  # key ids of entities named as confusables
     scorer: str = "hybrid"
     _by_slug: dict[str, int] = field(default_factory=dict)
 
@@ -182,11 +216,9 @@ class AliasIndex:
             raise ValueError(f"unknown scorer {scorer!r}; choose from {sorted(SCORERS)}")
         entities: list[IndexedEntity] = []
         entity_ids: dict[str, int] = {}
-        keys: list[str] = []
-        folded_aliases: list[str] = []
-        owners: list[dict[int, int]] = []
-        exact: dict[str, int] = {}
-        phrases: dict[tuple[str, ...], int] = {}
+        # key -> [folded alias, {entity: best alias kind rank}]
+        found: dict[str, tuple[str, dict[int, int]]] = {}
+        phrase_keys: dict[str, str] = {}
         for pair in pairs:
             alias, entity = pair[0], pair[1]
             kind_rank = _ALIAS_KIND_RANK.get(pair[2], 2) if len(pair) > 2 else 2  # type: ignore[misc]
@@ -196,50 +228,83 @@ class AliasIndex:
             if eid is None:
                 eid = entity_ids[entity.slug] = len(entities)
                 entities.append(entity)
-            folded = fold(alias)
+            folded = _fold(alias)
             key = _compact(folded)
             if not key:
                 continue
-            kid = exact.get(key)
-            if kid is None:
-                kid = exact[key] = len(keys)
-                keys.append(key)
-                folded_aliases.append(folded)
-                owners.append({})
-            previous = owners[kid].get(eid)
+            entry = found.get(key)
+            if entry is None:
+                entry = found[key] = (folded, {})
+            previous = entry[1].get(eid)
             if previous is None or kind_rank < previous:
-                owners[kid][eid] = kind_rank
-            words = tuple(re.findall(r"\w+", folded))
-            if words and not _is_cjk(key):
-                phrases.setdefault(words, kid)
-        postings: dict[str, list[int]] = {}
+                entry[1][eid] = kind_rank
+            if not _is_cjk(key):
+                phrase = " ".join(_WORD.findall(folded))
+                # A one-word alias of 3+ characters is found by its key alone.
+                if " " in phrase or len(key) < 3:
+                    phrase_keys.setdefault(phrase, key)
+
+        keys = sorted(found, key=lambda k: (len(k), k))
+        exact = {k: i for i, k in enumerate(keys)}
+        folded_aliases = [found[k][0] for k in keys]
+        owner_entity = array("I", bytes(4 * len(keys)))
+        owner_rank = array("B", bytes(len(keys)))
+        more: dict[int, tuple[tuple[int, int], ...]] = {}
+        for kid, key in enumerate(keys):
+            owned = found[key][1]
+            ranked = sorted(owned.items(), key=lambda item: (item[1], item[0]))
+            owner_entity[kid], owner_rank[kid] = ranked[0]
+            if len(ranked) > 1:
+                more[kid] = tuple(ranked)
+        del found
+
+        by_length = _length_starts(keys)
+
+        postings: dict[str, list[int]] = defaultdict(list)
         for kid, key in enumerate(keys):
             for gram in _trigrams(key):
-                postings.setdefault(gram, []).append(kid)
-        cjk = {k: i for i, k in enumerate(keys) if _is_cjk(k)}
-        entity_keys: list[list[int]] = [[] for _ in entities]
-        for kid, owned in enumerate(owners):
-            for eid in owned:
-                entity_keys[eid].append(kid)
+                postings[gram].append(kid)
+
+        phrases = {p: exact[k] for p, k in phrase_keys.items() if p}
         lengths: dict[str, set[int]] = {}
-        for words in phrases:
+        for phrase in phrases:
+            words = phrase.split(" ")
             lengths.setdefault(words[0], set()).add(len(words))
+        cjk = {k: i for i, k in enumerate(keys) if _is_cjk(k)}
+
+        confusables = {
+            entity_ids[s] for e in entities for s in e.confusable_with if s in entity_ids
+        }
+        confusable_keys: dict[int, list[int]] = {e: [] for e in confusables}
+        if confusables:
+            for kid in range(len(keys)):
+                for eid, _ in more.get(kid, ((owner_entity[kid], 0),)):
+                    if eid in confusable_keys:
+                        confusable_keys[eid].append(kid)
         return cls(
             entities=entities,
             keys=keys,
             folded=folded_aliases,
-            owners=[tuple(sorted(o.items(), key=lambda item: (item[1], item[0]))) for o in owners],
-            entity_keys=[tuple(k) for k in entity_keys],
+            owner_entity=owner_entity,
+            owner_rank=owner_rank,
+            more_owners=more,
             exact=exact,
-            sorted_keys=sorted((k, i) for i, k in enumerate(keys)),
+            by_length=by_length,
+            alphabetical=array("I", sorted(range(len(keys)), key=keys.__getitem__)),
             postings={g: array("I", ids) for g, ids in postings.items()},
             phrases=phrases,
             phrase_lengths={w: tuple(sorted(n, reverse=True)) for w, n in lengths.items()},
             cjk_keys=cjk,
             max_cjk_len=max((len(k) for k in cjk), default=0),
+            confusable_keys={e: tuple(k) for e, k in confusable_keys.items()},
             scorer=scorer,
             _by_slug=entity_ids,
         )
+
+    def owners(self, kid: int) -> tuple[tuple[int, int], ...]:
+        """(entity, alias kind rank) of every entity a key names, best rank first."""
+        more = self.more_owners.get(kid)
+        return more if more is not None else ((self.owner_entity[kid], self.owner_rank[kid]),)
 
     @classmethod
     def from_engine(cls, engine: Engine, *, scorer: str = "hybrid") -> AliasIndex:
@@ -286,7 +351,7 @@ class AliasIndex:
         if len(echo) > MAX_ECHO_CHARS:
             echo = echo[:MAX_ECHO_CHARS] + "…"
         # Fold at most a little more than the limit: a 5,000-character paste costs nothing.
-        folded = fold(raw[: MAX_QUERY_CHARS * 4])
+        folded = _fold(raw[: MAX_QUERY_CHARS * 4])
         if not folded:
             return Resolution("usage", echo, reason="empty")
         if len(folded) > MAX_QUERY_CHARS:
@@ -303,7 +368,7 @@ class AliasIndex:
         return self._fuzzy_answer(echo, folded, key)
 
     def _exact_answer(self, echo: str, kid: int) -> Resolution:
-        owners = self.owners[kid]
+        owners = self.owners(kid)
         best_rank = owners[0][1]
         named = [eid for eid, rank in owners if rank == best_rank]
         with_facts = [eid for eid in named if self.entities[eid].fact_count > 0]
@@ -336,13 +401,15 @@ class AliasIndex:
         )
 
     def _prefix_answer(self, echo: str, key: str) -> Resolution:
-        start = bisect.bisect_left(self.sorted_keys, (key, -1))
+        order = self.alphabetical
+        start = bisect.bisect_left(order, key, key=self.keys.__getitem__)
         best: dict[int, _Scored] = {}
-        for k, kid in self.sorted_keys[start:]:
+        for kid in order[start:]:
+            k = self.keys[kid]
             if not k.startswith(key):
                 break
             score = 100.0 * len(key) / len(k)
-            for eid, rank in self.owners[kid]:
+            for eid, rank in self.owners(kid):
                 self._keep(best, _Scored(eid, score, self.folded[kid], rank))
             if len(best) > 200:
                 break
@@ -363,7 +430,7 @@ class AliasIndex:
         scored = SCORERS[self.scorer](self, folded, key, kids, SUGGEST_FLOOR)
         best: dict[int, _Scored] = {}
         for kid, score in scored:
-            for eid, rank in self.owners[kid]:
+            for eid, rank in self.owners(kid):
                 self._keep(best, _Scored(eid, score, self.folded[kid], rank))
         ranked = self._rank(best.values())
         hits = [s for s in ranked if s.score >= CUTOFF]
@@ -412,27 +479,80 @@ class AliasIndex:
         )
 
     def prefilter(self, key: str) -> list[int]:
-        """The keys sharing the most trigrams with ``key`` (at most ``PREFILTER_KEEP``).
+        """The keys worth scoring against ``key``: at most ``PREFILTER_KEEP`` keys of a length
+        the cut-off can reach that share the most trigrams with it (rare trigrams read first,
+        common ones skipped once ``POSTINGS_BUDGET`` ids are read), plus, for queries of five
+        characters or more, longer keys containing two of its three rarest trigrams (the
+        query may be a fragment of a long title). A query costs about the same at a thousand
+        aliases as at a million."""
+        n = len(key)
+        lists = [self.postings[g] for g in _trigrams(key) if g in self.postings]
+        if not lists:
+            return []
+        last = len(self.by_length) - 1
+        lo = self.by_length[min(last, math.ceil(n * CUTOFF / 100))]
+        hi = self.by_length[min(last, math.floor(n * 100 / CUTOFF) + 1)]
+        chosen = self._top_by_count(self._slices(lists, lo, hi), n)
+        if n >= 5:
+            start = self.by_length[min(last, n + 4)]
+            rarest = self._slices(lists, start, len(self.keys))[:3]
+            if len(rarest) == 3 and len(rarest[0]) <= POSTINGS_BUDGET:
+                a, b, c = rarest
+                first = set(a)
+                fragment = first.intersection(b) | first.intersection(c) | set(b).intersection(c)
+                seen = set(chosen)
+                chosen += [k for k in sorted(fragment)[:PREFILTER_KEEP] if k not in seen]
+        return chosen
 
-        Rare trigrams are read first and common ones skipped once the budget is spent, so a
-        query costs about the same at a thousand aliases as at a million."""
-        lists = sorted((self.postings[g] for g in _trigrams(key) if g in self.postings), key=len)
+    @staticmethod
+    def _slices(lists: list[array], lo: int, hi: int) -> list[array]:
+        """Each posting list cut to key ids in [lo, hi), smallest first."""
+        bounds = sorted(
+            ((bisect.bisect_left(ids, lo), bisect.bisect_left(ids, hi), ids) for ids in lists),
+            key=lambda b: b[1] - b[0],
+        )
+        return [ids[i:j] for i, j, ids in bounds if j > i]
+
+    def _top_by_count(self, slices: list[array], n: int) -> list[int]:
         counts: Counter[int] = Counter()
         spent = 0
-        for ids in lists:
+        for ids in slices:
             if spent and spent + len(ids) > POSTINGS_BUDGET:
                 break
             counts.update(ids[:POSTINGS_BUDGET])
             spent += min(len(ids), POSTINGS_BUDGET)
         if len(counts) <= PREFILTER_KEEP:
             return list(counts)
-        return [kid for kid, _ in heapq.nlargest(PREFILTER_KEEP, counts.items(), itemgetter(1))]
+        # Whole count levels from the top while they fit, then the part of the next level
+        # nearest the query's length (ids are in length order: nearest ids, nearest lengths).
+        levels = Counter(counts.values())
+        full: set[int] = set()
+        taken = 0
+        partial = 0
+        for level in sorted(levels, reverse=True):
+            if taken + levels[level] > PREFILTER_KEEP:
+                partial = level
+                break
+            full.add(level)
+            taken += levels[level]
+        chosen: list[int] = []
+        tier: list[int] = []
+        for k, c in counts.items():
+            if c in full:
+                chosen.append(k)
+            elif c == partial:
+                tier.append(k)
+        tier.sort()
+        room = PREFILTER_KEEP - len(chosen)
+        mid = bisect.bisect_left(tier, self.by_length[min(n, len(self.by_length) - 1)])
+        start = max(0, min(mid - room // 2, len(tier) - room))
+        return chosen + tier[start : start + room]
 
     # ------------------------------------------------------------------ mentions
     def mentions(self, text: str, *, with_facts_only: bool = True) -> list[EntityRef]:
         """Entities named in ``text``, longest names first and without overlaps; companies
         first, then institutions, projects, policies and places."""
-        folded = fold(unescape_slack(strip_slack_markup(text or "")))
+        folded = _fold(unescape_slack(strip_slack_markup(text or "")))
         found: dict[int, int] = {}  # entity -> first position
 
         def take(kid: int, pos: int) -> bool:
@@ -468,7 +588,7 @@ class AliasIndex:
         qing``), or typed without its spaces and apostrophes (``xiongan``)."""
         found: list[tuple[int, int]] = []
         for n in self.phrase_lengths.get(words[i], ()):
-            kid = self.phrases.get(tuple(words[i : i + n])) if i + n <= len(words) else None
+            kid = self.phrases.get(" ".join(words[i : i + n])) if i + n <= len(words) else None
             if kid is not None:
                 found.append((n, kid))
         for n in (3, 2, 1):
@@ -495,8 +615,7 @@ class AliasIndex:
             i += step
 
     def _mention_owner(self, kid: int, with_facts_only: bool) -> int | None:
-        owners = self.owners[kid]
-        for eid, _rank in owners:  # best alias kind first
+        for eid, _rank in self.owners(kid):  # best alias kind first
             if not with_facts_only or self.entities[eid].fact_count > 0:
                 return eid
         return None
@@ -522,7 +641,9 @@ class AliasIndex:
 
     def _nearest_alias(self, eid: int, key: str) -> Candidate:
         """``eid`` as a candidate, scored by its alias nearest to ``key``."""
-        kid = max(self.entity_keys[eid], key=lambda k: OSA.normalized_similarity(key, self.keys[k]))
+        kid = max(
+            self.confusable_keys[eid], key=lambda k: OSA.normalized_similarity(key, self.keys[k])
+        )
         score = 100.0 * OSA.normalized_similarity(key, self.keys[kid])
         return self._candidate(eid, score, self.folded[kid])
 

@@ -326,6 +326,7 @@ def test_garble_alias_never_beats_a_name() -> None:
 
 # ----------------------------------------------------------------------------- seed store
 
+
 @pytest.fixture
 def seed_db_url(seed_db_file: Path, tmp_path: Path) -> str:
     """The shared fixture's copy, taken after the builder's WAL is checkpointed into the
