@@ -4,6 +4,7 @@ timeout, so that a reader never waits for a rebuild and a rebuild never half-sho
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +49,26 @@ def get_engine(url: str | None = None) -> Engine:
 
 @functools.cache
 def _engine_for(url: str) -> Engine:
+    engine = _create_engine(url)
+    _ENGINES.append(engine)
+    return engine
+
+
+# Every engine made, so that a forked child (a gunicorn worker) drops the pooled connections
+# it inherited instead of sharing them with its parent: a database connection must never be
+# used by two processes.
+_ENGINES: list[Engine] = []
+
+
+def _forget_inherited_connections() -> None:
+    for engine in _ENGINES:
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
+
+
+def _create_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
