@@ -64,7 +64,9 @@ def _action_ids(obj: Any) -> Iterator[str]:
             yield from _action_ids(value)
 
 
-def assert_valid_block(block: Mapping[str, Any], where: str = "block") -> None:
+def assert_valid_block(
+    block: Mapping[str, Any], where: str = "block", *, allowed: Sequence[str] = ()
+) -> None:
     parsed = Block.parse(dict(block))
     assert parsed is not None, f"{where}: slack_sdk does not know block type {block.get('type')}"
     parsed.to_dict()  # raises SlackObjectFormationError on over-long fields
@@ -98,7 +100,7 @@ def assert_valid_block(block: Mapping[str, Any], where: str = "block") -> None:
     if "block_id" in block:
         assert len(block["block_id"]) <= ID_CHARS, f"{where}: block_id length"
     for path, text in _texts(block):
-        _check_escaped(text, f"{where}{path}")
+        _check_escaped(_without(text, allowed), f"{where}{path}")
 
 
 def _buttons(obj: Any) -> Iterator[Mapping[str, Any]]:
@@ -112,28 +114,38 @@ def _buttons(obj: Any) -> Iterator[Mapping[str, Any]]:
             yield from _buttons(value)
 
 
+def _without(text: str, allowed: Sequence[str]) -> str:
+    for markup in allowed:
+        text = text.replace(markup, "")
+    return text
+
+
 def assert_valid_blocks(
-    blocks: Sequence[Mapping[str, Any]], *, max_blocks: int = MAX_BLOCKS
+    blocks: Sequence[Mapping[str, Any]],
+    *,
+    max_blocks: int = MAX_BLOCKS,
+    allowed: Sequence[str] = (),
 ) -> None:
     assert 1 <= len(blocks) <= max_blocks, f"{len(blocks)} blocks (limit {max_blocks})"
     for index, block in enumerate(blocks):
-        assert_valid_block(block, f"blocks[{index}]")
+        assert_valid_block(block, f"blocks[{index}]", allowed=allowed)
     ids = list(_action_ids(list(blocks)))
     assert len(ids) == len(set(ids)), f"action ids repeat within the message: {ids}"
     json.dumps(list(blocks))  # serialisable as sent
 
 
-def assert_valid_message(message: Any) -> None:
+def assert_valid_message(message: Any, *, allowed: Sequence[str] = ()) -> None:
     """Check a ``bot.render.blocks.Message`` (or a ``{"text", "blocks"}`` dict) against
-    Slack's limits and the escaping rule."""
+    Slack's limits and the escaping rule. ``allowed`` lists markup the caller put there on
+    purpose (e.g. ``"<@U123>"`` in "Shared by <@U123>"), exempt from the escaping check."""
     payload = message if isinstance(message, Mapping) else message.payload()
     text = payload.get("text")
     assert isinstance(text, str) and text.strip(), "message needs a plain text fallback"
     assert len(text) < MESSAGE_TEXT, f"text fallback is {len(text)} characters"
-    _check_escaped(text, "text")
-    assert_valid_blocks(payload["blocks"])
+    _check_escaped(_without(text, allowed), "text")
+    assert_valid_blocks(payload["blocks"], allowed=allowed)
 
 
-def assert_valid_view(view: Mapping[str, Any]) -> None:
+def assert_valid_view(view: Mapping[str, Any], *, allowed: Sequence[str] = ()) -> None:
     """A Home tab or modal view: up to 100 blocks."""
-    assert_valid_blocks(view["blocks"], max_blocks=MAX_VIEW_BLOCKS)
+    assert_valid_blocks(view["blocks"], max_blocks=MAX_VIEW_BLOCKS, allowed=allowed)

@@ -472,3 +472,14 @@ def test_seed_qingdao_card(store: Store) -> None:
     assert "Qingdao Fintech Center" in dumped and "Chain Bay" in dumped
     assert 'The article writes \\"Qinghai\\" here.' in dumped
     assert _by_action(first, actions.MORE) == [actions.CardValue("city:qingdao", 1, "card")]
+
+
+def test_checker_allows_deliberate_markup_only() -> None:
+    message = blocks.render_card(samples.qingdao())
+    shared = {
+        "text": message.text,
+        "blocks": [*message.blocks, blocks.context(["Shared by <@U123>"])],
+    }
+    assert_valid_message(shared, allowed=["<@U123>"])
+    with pytest.raises(AssertionError):
+        assert_valid_message(shared)

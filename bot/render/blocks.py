@@ -624,11 +624,10 @@ def render_mentions(
     if len(profiles) > len(shown):
         rest = [p.entity.name for p in profiles[len(shown) :]]
         blocks.append(context([escape("Also named: " + ", ".join(rest))]))
-    fallback = (
-        plain.mentions_text(shown, slack=True)
-        if heading
-        else plain.short_card_text(shown[0], slack=True)
-    )
+    if heading:
+        fallback = plain.mentions_text(shown, slack=True)
+    else:
+        fallback = "\n\n".join(plain.short_card_text(p, slack=True) for p in shown)
     return Message(text=_fallback(fallback), blocks=blocks)
 
 
