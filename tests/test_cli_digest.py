@@ -19,9 +19,9 @@ from store.digest_rules import APPLICATION, GOVERNMENT, LISTED, PARKS, POLICY
 
 
 @pytest.fixture
-def seeded(seed_db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("DATABASE_URL", seed_db_url)
-    return seed_db_url
+def seeded(seed_database_url: str) -> str:
+    """The seed store on each backend, as the CLI's ``DATABASE_URL``."""
+    return seed_database_url
 
 
 def test_parse_week() -> None:

@@ -188,8 +188,9 @@ def roundup() -> Article:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return db.get_engine(f"sqlite:///{tmp_path / 'digest.sqlite3'}")
+def engine(database_url: str) -> Engine:
+    """An empty database on each backend (SQLite, and PostgreSQL when one is configured)."""
+    return db.get_engine(database_url)
 
 
 def section(digest: Digest, name: str) -> list[str]:
@@ -459,8 +460,8 @@ def test_the_article_parse_finds_all_24_items() -> None:
     assert all(WEEK <= day <= dt.date(2019, 12, 21) for _, day, _ in items)
 
 
-def test_week_of_2019_12_16_carries_every_item_of_004(store: Store) -> None:
-    digest = compose_digest(store.engine, WEEK)
+def test_week_of_2019_12_16_carries_every_item_of_004(seed_database_url: str) -> None:
+    digest = compose_digest(db.get_engine(seed_database_url), WEEK)
     placed = [(item.title, item.date, s.name) for s in digest.sections for item in s.items]
     for title, day, expected in items_of_004():
         hits = [(d, name) for t, d, name in placed if " ".join(t.split()) == title]
