@@ -31,11 +31,21 @@ narrowed three ways:
   channel, an error), the row is marked ``unknown`` for a human instead of risking a second
   post. ``chainbot clock --status`` lists such rows.
 
+The same check guards a retry after a failure that may have reached Slack anyway (a 5xx, a
+timeout, a connection lost mid-answer: stored as ``maybe posted: <error>``). A crash between
+the first post and the last thread reply leaves the digest's thread short, never doubled (the
+row is already ``sent``; the error column says ``thread incomplete``).
+
 Slack trouble
 -------------
 * HTTP 429: wait ``Retry-After`` (the whole team's pacer backs off, not just one thread) and
-  retry the same message; nothing is lost.
+  retry the same message; nothing is lost. After a 429 the team's posts are spaced by an
+  adaptive gap so that the waiting threads do not all retry at once (``Pacer``).
 * At most one message per second per channel, thread replies included (``Pacer``).
+* A refused connection is retried at once (the request never left). A reset one is retried
+  for thread replies only: in the rare case Slack had acted on it, a reply shows twice, which
+  beats a digest cut short; the top-level post is never re-sent blindly (see above). A
+  timeout is never retried at once.
 * ``not_in_channel``, ``channel_not_found``, ``is_archived``, ``account_inactive``,
   ``token_revoked`` (and ``invalid_auth``): the subscription is paused with that reason, the
   subscriber is told by DM where the token still works, and the other channels go on.
@@ -356,12 +366,12 @@ def _error_code(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def _connection_failed(exc: BaseException) -> bool:
-    """A connection refused, reset or broken before Slack answered (not a timeout: a slow
-    answer may still have been acted on)."""
+def _connection_failed(exc: BaseException, *, resets_too: bool) -> bool:
+    """A connection refused (the request never left), or, with ``resets_too``, reset or broken
+    before Slack answered. Never a timeout: a slow answer may still have been acted on."""
     reason = getattr(exc, "reason", None)
-    candidates = (exc, reason, exc.__cause__, exc.__context__)
-    return any(isinstance(c, ConnectionError) for c in candidates)
+    kinds = ConnectionError if resets_too else ConnectionRefusedError
+    return any(isinstance(c, kinds) for c in (exc, reason, exc.__cause__, exc.__context__))
 
 
 def _retry_after(exc: SlackApiError) -> float:
@@ -470,7 +480,9 @@ class Deliverer:
             # A clock that thought we were dead took over; let it post.
             return self._log(Outcome(sub.id, sub.team_id, sub.channel_id, week, "not_ours", late))
         try:
-            first = self._post(client, sub, composed.messages[0], metadata=metadata)
+            first = self._post(
+                client, sub, composed.messages[0], retry_resets=False, metadata=metadata
+            )
         except _SlackFailure as failure:
             return self._slack_failed(
                 sub, delivery_id, week, late, started, failure.code, client, failure.maybe_posted
@@ -487,7 +499,7 @@ class Deliverer:
         thread_error = None
         for message in composed.messages[1:]:
             try:
-                self._post(client, sub, message, thread_ts=ts)
+                self._post(client, sub, message, retry_resets=True, thread_ts=ts)
             except _SlackFailure as failure:
                 # The digest is out; never post it again. Keep why the thread is short.
                 thread_error = f"thread incomplete: {failure.code}"
@@ -513,13 +525,16 @@ class Deliverer:
         client: WebClient,
         sub: subs.SubscriptionView,
         message: PostableMessage,
+        *,
+        retry_resets: bool,
         **extra: Any,
     ) -> Mapping[str, Any]:
         """One chat.postMessage, paced, with 429s waited out and retried."""
         return self._call_paced(
             sub.team_id,
             sub.channel_id,
-            lambda: client.chat_postMessage(
+            retry_resets=retry_resets,
+            call=lambda: client.chat_postMessage(
                 channel=sub.channel_id,
                 text=message.text,
                 blocks=list(message.blocks) or None,
@@ -530,8 +545,17 @@ class Deliverer:
         )
 
     def _call_paced(
-        self, team_id: str, channel_id: str, call: Callable[[], Any]
+        self,
+        team_id: str,
+        channel_id: str,
+        *,
+        call: Callable[[], Any],
+        retry_resets: bool = False,
     ) -> Mapping[str, Any]:
+        """Make one Web API call within the pacer; 429s are waited out and retried, a refused
+        connection is retried, and with ``retry_resets`` a reset one too (a thread reply: a
+        rare double reply beats a digest cut short; never the top-level post, whose second
+        copy would be a duplicate digest)."""
         waited = 0.0
         resets = 0
         while True:
@@ -551,7 +575,9 @@ class Deliverer:
                 status = exc.response.status_code if exc.response is not None else 0
                 raise _SlackFailure(_error_code(exc), maybe_posted=status >= 500) from None
             except (SlackClientError, OSError) as exc:
-                if _connection_failed(exc) and resets < MAX_CONNECTION_RETRIES:
+                if _connection_failed(exc, resets_too=retry_resets) and (
+                    resets < MAX_CONNECTION_RETRIES
+                ):
                     resets += 1
                     self._sleep_briefly(resets)
                     continue
@@ -599,7 +625,7 @@ class Deliverer:
             self._call_paced(
                 sub.team_id,
                 sub.created_by,
-                lambda: client.chat_postMessage(channel=sub.created_by, text=text),
+                call=lambda: client.chat_postMessage(channel=sub.created_by, text=text),
             )
         except _SlackFailure as failure:
             logger.info(
@@ -707,7 +733,7 @@ class Deliverer:
             page = self._call_paced(
                 sub.team_id,
                 f"history:{sub.channel_id}",
-                lambda c=cursor: client.conversations_history(
+                call=lambda c=cursor: client.conversations_history(
                     channel=sub.channel_id,
                     oldest=f"{since.timestamp() - 60:.6f}",
                     include_all_metadata=True,

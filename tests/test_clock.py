@@ -370,3 +370,21 @@ def test_missing_token_is_one_clear_line(seed_db_url: str, slack: FakeSlack) -> 
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "chainbot: SLACK_BOT_TOKEN is not set"
+
+
+@pytest.mark.slow
+def test_the_fan_out_benchmark_quick_run_has_no_duplicates_or_losses(tmp_path: Path) -> None:
+    bench = Path(__file__).resolve().parent.parent / "bench" / "digest.py"
+    result = subprocess.run(
+        [sys.executable, str(bench), "--quick", "--database-url", f"sqlite:///{tmp_path / 'b.db'}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("baseline", "Slack"))]
+    assert len(rows) == 2
+    for row in rows:
+        channels, messages, _time, _bound, _ratio, _429s, dups, lost = row[22:].split()[:8]
+        assert (dups, lost) == ("0", "0") and messages == str(2 * int(channels)), row
+    assert "duplicates and losses: none" in result.stdout

@@ -8,6 +8,7 @@ import itertools
 import json
 import logging
 import threading
+import urllib.error
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -449,3 +450,53 @@ def test_one_structured_log_line_per_delivery_without_the_token(
         assert record["week"] == "2019-12-16" and record["team"] == "T1"
     everything = caplog.text + repr([r.__dict__ for r in caplog.records])
     assert TOKEN not in everything and TOKEN[5:] not in everything
+
+
+class FlakyClient:
+    """A WebClient whose n-th posts (counting from 1) fail at the connection level."""
+
+    def __init__(self, real: object, failures: dict[int, BaseException]) -> None:
+        self.real = real
+        self.failures = failures
+        self.count = 0
+
+    def chat_postMessage(self, **kwargs: object) -> object:
+        self.count += 1
+        if self.count in self.failures:
+            raise self.failures[self.count]
+        return self.real.chat_postMessage(**kwargs)
+
+
+def _flaky(engine: Engine, slack: FakeSlack, failures: dict[int, BaseException]) -> Deliverer:
+    client = FlakyClient(delivery_client(TOKEN, slack.api_url), failures)
+    return Deliverer(
+        engine,
+        lambda _team: client,
+        composer=StubComposer(parts=2),
+        pacer=Pacer(1.0),
+        now=Now(SEND),
+        owner="flaky:1",
+    )
+
+
+def test_a_refused_connection_is_retried_at_once(engine: Engine, slack: FakeSlack) -> None:
+    sub = subscribe(engine, "C1")
+    refused = urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+    outcome = _flaky(engine, slack, {1: refused}).deliver(sub, SEND)
+    assert (outcome.outcome, outcome.error) == ("sent", None)
+    assert len(slack.ok_calls("chat.postMessage")) == 2
+
+
+def test_a_reset_top_post_is_never_resent_blindly(engine: Engine, slack: FakeSlack) -> None:
+    sub = subscribe(engine, "C1")
+    outcome = _flaky(engine, slack, {1: ConnectionResetError(104, "reset")}).deliver(sub, SEND)
+    assert (outcome.outcome, outcome.error) == ("failed", "maybe posted: ConnectionResetError")
+    assert slack.calls("chat.postMessage") == []
+
+
+def test_a_reset_thread_reply_is_retried(engine: Engine, slack: FakeSlack) -> None:
+    sub = subscribe(engine, "C1")
+    outcome = _flaky(engine, slack, {2: ConnectionResetError(104, "reset")}).deliver(sub, SEND)
+    assert (outcome.outcome, outcome.error) == ("sent", None)
+    posts = slack.ok_calls("chat.postMessage")
+    assert [bool(c.params.get("thread_ts")) for c in posts] == [False, True]
