@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ class Deps:
     config: SlackConfig
     client: WebClient
     recorder: QueryRecorder
+    # Receipts claimed by this process; approximate under threads, it only paces pruning.
     claims: int = field(default=0, repr=False)
 
 
@@ -106,7 +108,9 @@ def claim_event(deps: Deps, event_id: str, team_id: str | None) -> bool:
     return True
 
 
-def _dedupe_events(deps: Deps):  # type: ignore[no-untyped-def]
+def _dedupe_events(deps: Deps) -> Callable[[dict[str, Any], Any], BoltResponse | None]:
+    """Global middleware: a redelivered event is acknowledged and goes no further."""
+
     def dedupe_events(body: dict[str, Any], next: Any) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not claim_event(deps, str(event_id), body.get("team_id")):
