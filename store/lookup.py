@@ -20,17 +20,32 @@ Pipeline for a query
 
 The scorer
 ----------
-Measured by ``python bench/lookup.py`` (section "scorer comparison": a labelled set of
-exact names, aliases, typos, transpositions, reordered and partial titles, near-confusables
-and misses over the seed store). The chosen ``hybrid`` scorer is the normalised optimal-string-
-alignment similarity of the compact keys (a transposition such as ``qingdoa`` costs one edit,
-where Indel-based ``ratio`` and ``WRatio`` charge two and so bring ``qinghai`` within reach),
-raised by ``partial_ratio`` (x0.9) when the query is a fragment of a much longer alias (policy
-titles) and by ``token_sort_ratio`` for multi-word queries typed in another order. ``WRatio``
-alone matched more misses (its partial-ratio branch rates any short query found inside a long
-title at 90) and is several times slower per comparison; plain ``ratio`` and
-``token_set_ratio`` each lost typo or partial cases. Figures are in the module's README
-section and the bench output.
+Chosen by measurement: ``python bench/lookup.py``, section "Scorer comparison", runs every
+scorer in ``SCORERS`` through this same pipeline over a labelled set on the seed store (exact
+names, aliases, typos and transpositions, reordered words, a fragment of a long title,
+Hunan/Hainan and Shanxi/Shaanxi near-misses, and ten misses). One run (2 cores, busy):
+
+=========  =====  =====  =====  ===============  ===========
+scorer     right  asked  wrong  misses rejected  ms/query
+=========  =====  =====  =====  ===============  ===========
+hybrid     41/42  1      0      10/10            0.077
+wratio     39/42  3      0      10/10            0.126
+ratio      38/42  3      1      10/10            0.081
+token_set  38/42  4      0      10/10            0.107
+osa        38/42  2      2      10/10            0.052
+=========  =====  =====  =====  ===============  ===========
+
+``hybrid`` is the normalised optimal-string-alignment similarity of the compact keys (a
+transposition like ``qingdoa`` costs one edit, where Indel-based ``ratio`` and ``WRatio``
+charge two and so bring ``qinghai`` as close as the intended ``qingdao``), raised by
+``partial_ratio`` x0.9 when the query appears nearly verbatim inside a much longer alias
+(``fintech center`` in "Qingdao Fintech Center", a policy's short title) and by
+``token_sort_ratio`` for words typed in another order (``grid state``). Plain ``ratio`` and
+``osa`` miss reordered words; ``WRatio`` and ``token_set_ratio`` ask "did you mean" where
+one answer is clear (token sets make any shared word a full match) and cost more per
+comparison. The prefilter, not the scorer, is what beats plain fuzzy matching at scale: see
+the benchmark's table (exact hits in microseconds, typo p99 in milliseconds at 100k aliases,
+where ``extractOne(WRatio)`` over every alias takes a few hundred).
 """
 
 from __future__ import annotations
@@ -50,6 +65,7 @@ from rapidfuzz.distance import OSA
 from sqlalchemy import Engine, select
 
 from store.answers import Candidate, EntityRef, Resolution
+from store.gazetteer import load_places
 from store.models import Alias, Entity, StoreMeta
 from store.textnorm import fold, unescape_slack
 
@@ -323,6 +339,7 @@ class AliasIndex:
             alias_rows = conn.execute(
                 select(Alias.entity_id, Alias.alias, Alias.kind).order_by(Alias.id)
             ).all()
+        population = {p.slug: p.population or 0 for p in load_places()}
         by_id: dict[int, IndexedEntity] = {}
         pairs: list[tuple[str, IndexedEntity, str]] = []
         for eid, slug, name, kind, fact_count, attrs in rows:
@@ -333,7 +350,7 @@ class AliasIndex:
                 kind=kind,
                 fact_count=fact_count or 0,
                 confusable_with=frozenset(attrs.get("confusable_with") or ()),
-                rank=float(attrs.get("population") or 0),
+                rank=float(attrs.get("population") or population.get(slug, 0)),
             )
             by_id[eid] = entity
             pairs.append((name, entity, "name"))
@@ -615,7 +632,9 @@ class AliasIndex:
             i += step
 
     def _mention_owner(self, kid: int, with_facts_only: bool) -> int | None:
-        for eid, _rank in self.owners(kid):  # best alias kind first
+        for eid, rank in self.owners(kid):  # best alias kind first
+            if rank >= _ALIAS_KIND_RANK["garble"]:
+                continue  # "Qinghai" in a message means the province, whatever 000 garbled
             if not with_facts_only or self.entities[eid].fact_count > 0:
                 return eid
         return None

@@ -313,6 +313,15 @@ def test_index_from_pairs_and_scorers() -> None:
         AliasIndex.from_pairs(pairs, scorer="nope")
 
 
+def test_garble_alias_is_no_mention() -> None:
+    qinghai = IndexedEntity("province:qinghai", "Qinghai", "province")
+    qingdao = IndexedEntity("city:qingdao", "Qingdao", "city", fact_count=50)
+    index = AliasIndex.from_pairs([("Qingdao", qingdao), ("Qinghai", qingdao, "garble")])
+    assert index.mentions("Qinghai's plateau") == []
+    index = AliasIndex.from_pairs([("Qinghai", qinghai), ("Qinghai", qingdao, "garble")])
+    assert index.mentions("Qinghai's plateau") == []  # the province has no facts
+
+
 def test_garble_alias_never_beats_a_name() -> None:
     qinghai = IndexedEntity("province:qinghai", "Qinghai", "province")
     qingdao = IndexedEntity("city:qingdao", "Qingdao", "city", fact_count=50)
