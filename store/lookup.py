@@ -363,7 +363,7 @@ class AliasIndex:
 
     # ------------------------------------------------------------------ resolving
     def resolve(self, query: str) -> Resolution:
-        raw = unescape_slack(strip_slack_markup(query or ""))
+        raw = unescape_slack(strip_slack_markup(query or "")).strip()
         echo = unescape_slack(query or "")
         if len(echo) > MAX_ECHO_CHARS:
             echo = echo[:MAX_ECHO_CHARS] + "…"
