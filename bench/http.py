@@ -1,16 +1,18 @@
 """Benchmark: signed ``/chain`` requests against ``chainbot serve``, beside a baseline.
 
-Both runs use the same gunicorn server, worker count, Bolt app and signature checks, against
+All runs use the same gunicorn server, worker count, Bolt app and signature checks, against
 the same database; the baseline's ``/chain`` handler acks at once with no work (the app
 factory's ``noop_commands``). The difference is the cost of answering: parsing, the store
-lookup and rendering the card.
+lookup and rendering the card. A third row, for information, is the same ``/chain`` with the
+per-build answer memo (``bot.cache``) turned off: every request asks the database and
+renders, which is what each worker's first request for a name costs.
 
     python bench/http.py                 # 20 concurrent clients, 40 requests each
     python bench/http.py --quick         # a short run (used by the test suite)
     python bench/http.py --database-url postgresql+psycopg://...   # another database
 
-Prints p50/p99 latency and requests per second for both, their ratio, and the targets
-(p99 under 100 ms; at least 70% of the baseline's throughput).
+Prints p50/p99 latency and requests per second for each, the /chain : no-op ratio, and the
+targets (p99 under 100 ms; at least 70% of the baseline's throughput).
 """
 
 from __future__ import annotations
@@ -106,21 +108,16 @@ def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 def start_server(
-    noop: bool, env: dict[str, str], workers: int | None
+    variant: str, env: dict[str, str], workers: int | None
 ) -> tuple[subprocess.Popen[bytes], int]:
+    """``chain``: the real ``chainbot serve``; ``noop``/``uncached``: this script's own
+    bench-only variants of the same server."""
     port = _free_port()
-    args = (
-        [sys.executable, __file__, "--serve-noop"]
-        if noop
-        else [
-            sys.executable,
-            "-c",
-            "from bot.cli import main; main()",
-            "serve",
-            "--host",
-            "127.0.0.1",
-        ]
-    )
+    if variant == "chain":
+        args = [sys.executable, "-c", "from bot.cli import main; main()", "serve"]
+        args += ["--host", "127.0.0.1"]
+    else:
+        args = [sys.executable, __file__, "--serve-variant", variant]
     if workers:
         args += ["--workers", str(workers)]
     process = subprocess.Popen(
@@ -215,7 +212,7 @@ def print_table(results: list[Result], clients: int, database: str) -> None:
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
         print(_row(row, widths))
-    chain, noop = results
+    chain, noop = results[0], results[-1]
     ratio = chain.rps / noop.rps if noop.rps else float("nan")
     p99 = chain.percentile(99)
     print(f"/chain throughput / no-op throughput: {ratio:.0%}")
@@ -227,8 +224,9 @@ def print_table(results: list[Result], clients: int, database: str) -> None:
     )
 
 
-def serve_noop() -> None:
-    """The baseline server (run as a subprocess of this script)."""
+def serve_variant(variant: str) -> None:
+    """A bench-only server (run as a subprocess of this script): ``noop`` acks ``/chain`` at
+    once; ``uncached`` answers without the per-build memo."""
     from bot import config as slack_config
     from bot import server
     from bot.app import create_app
@@ -243,7 +241,8 @@ def serve_noop() -> None:
     def factory() -> server.WsgiApp:
         store = Store.open(cfg.database_url, build_if_empty=False)
         store.engine.dispose(close=False)
-        return server.wsgi_app(create_app(cfg, store, noop_commands=True), store)
+        app = create_app(cfg, store, noop_commands=variant == "noop", cache=variant != "uncached")
+        return server.wsgi_app(app, store)
 
     server.run(factory, host="127.0.0.1", port=cfg.port, workers=workers)
 
@@ -268,8 +267,9 @@ def main() -> None:
             "DATABASE_URL": database,
         }
         results = []
-        for label, noop in (("/chain", False), ("no-op", True)):
-            process, port = start_server(noop, env, args.workers)
+        variants = (("/chain", "chain"), ("/chain, no memo", "uncached"), ("no-op", "noop"))
+        for label, variant in variants:
+            process, port = start_server(variant, env, args.workers)
             try:
                 # Warm up: every worker's first request runs Bolt's auth.test.
                 run_load("warm-up", port, fake.response_url(), clients, 2)
@@ -281,7 +281,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if "--serve-noop" in sys.argv:
-        serve_noop()
+    if "--serve-variant" in sys.argv:
+        serve_variant(sys.argv[sys.argv.index("--serve-variant") + 1])
     else:
         main()

@@ -140,9 +140,11 @@ def create_app(
     *,
     client: WebClient | None = None,
     noop_commands: bool = False,
+    cache: bool = True,
 ) -> App:
     """The Bolt app. ``noop_commands`` makes ``/chain`` ack at once with an empty body: the
-    baseline of ``bench/http.py`` (same server, same signature checks, no work)."""
+    baseline of ``bench/http.py`` (same server, same signature checks, no work); ``cache=False``
+    turns off the per-build answer memo (``bot.cache``), for the same benchmark."""
     install_redaction(config)
     client = client or make_client(config.bot_token, config.api_url)
     app = App(
@@ -155,7 +157,7 @@ def create_app(
         logger=_bolt_logger(),
     )
     deps = Deps(
-        store=CachedStore(store),
+        store=CachedStore(store, enabled=cache),
         config=config,
         client=client,
         recorder=QueryRecorder(store.engine),

@@ -188,7 +188,11 @@ def _answer_message(
 def lookup(request: Request) -> Reply:
     if not request.text:
         return help_(request)
-    message, slug = _answer_message(request.store, request.store.generation(), request.text)
+    store = request.store
+    if getattr(store, "enabled", True):
+        message, slug = _answer_message(store, store.generation(), request.text)
+    else:
+        message, slug = _answer_message.__wrapped__(store, None, request.text)
     if slug is not None:
         remember(request, slug)
     return Reply(message)
