@@ -23,6 +23,17 @@ from store.models import IngestedDocument
 from store.schema import ensure_schema
 
 
+class _OneLine(click.Command):
+    """A usage error (no file given, a bad flag) in one line, like every other error."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            click.echo(f"{ctx.command_path}: {exc.format_message()} (see --help)", err=True)
+            ctx.exit(2)
+
+
 class _Progress:
     """``stage done/total`` on stderr: rewritten in place on a terminal, one line per
     stage otherwise."""
@@ -44,7 +55,7 @@ class _Progress:
             click.echo("", err=True)
 
 
-@main.command()
+@main.command(cls=_OneLine)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def ingest(files: tuple[Path, ...]) -> None:
     """Add articles (plain text or Markdown with a Title/Source/Date header) to the store."""

@@ -177,3 +177,10 @@ def test_ingested_articles_survive_a_rebuild(engine: Engine, tmp_path: Path) -> 
     assert report.generation == generation
     assert _state(engine)[1] == counts
     assert os.environ["DATABASE_URL"].startswith("sqlite:///")
+
+
+@pytest.mark.parametrize("args", [[], ["--bogus"]])
+def test_usage_errors_are_one_line(args: list[str]) -> None:
+    result = CliRunner().invoke(main, ["ingest", *args])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
