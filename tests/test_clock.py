@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -388,3 +389,72 @@ def test_the_fan_out_benchmark_quick_run_has_no_duplicates_or_losses(tmp_path: P
         channels, messages, _time, _bound, _ratio, _429s, dups, lost = row[22:].split()[:8]
         assert (dups, lost) == ("0", "0") and messages == str(2 * int(channels)), row
     assert "duplicates and losses: none" in result.stdout
+
+
+def _always_subscription(engine: Engine, channel: str) -> subs.SubscriptionView:
+    """Due now in real time: subscribed a month ago, posting every week (even empty ones)."""
+    month_ago = dt.datetime.now(UTC) - dt.timedelta(days=30)
+    return subscribe(engine, channel, "monday 09:00 UTC always", at=month_ago)
+
+
+@pytest.mark.slow
+def test_chainbot_clock_process_picks_up_new_subscriptions_and_stops_on_sigterm(
+    seed_db_url: str, slack: FakeSlack
+) -> None:
+    engine = get_engine(seed_db_url)
+    _always_subscription(engine, "C1")
+    proc = subprocess.Popen(
+        [*CHAINBOT, "clock", "--sync-seconds", "1"],
+        env=_env(seed_db_url, slack),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        slack.wait_for("chat.postMessage", count=1, timeout=60)  # the start-up catch-up
+        # Written by "another process" (a web replica) while the clock runs.
+        _always_subscription(engine, "C2")
+        deadline = time.monotonic() + 60
+        while {p.channel for p in top_posts(slack)} != {"C1", "C2"}:
+            assert time.monotonic() < deadline, "the running clock never picked up C2"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert Counter(p.channel for p in top_posts(slack)) == {"C1": 1, "C2": 1}
+    assert '"outcome": "sent"' in err and TOKEN not in err
+    assert "This digest is late" in top_posts(slack)[0].params["text"]
+
+
+def test_start_background_runs_the_clock_in_the_web_process(
+    seed_db_url: str, slack: FakeSlack
+) -> None:
+    from bot.clock import start_background
+    from bot.config import SlackConfig
+
+    engine = get_engine(seed_db_url)
+    _always_subscription(engine, "C1")
+    cfg = SlackConfig(
+        bot_token=TOKEN,
+        signing_secret="s3cret",
+        app_token=None,
+        database_url=seed_db_url,
+        api_url=slack.api_url,
+    )
+    clock = start_background(cfg, sync_seconds=1)
+    try:
+        assert clock.scheduler.running
+        slack.wait_for("chat.postMessage", count=1, timeout=30)
+        deadline = time.monotonic() + 30
+        while clock.scheduler.get_job(SYNC_JOB_ID) is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert clock.scheduled_ids() == {
+            subs.get_for_channel(engine, team_id="T1", channel_id="C1").id
+        }
+    finally:
+        clock.shutdown()
+    assert [p.channel for p in top_posts(slack)] == ["C1"]
