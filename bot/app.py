@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.cache import CachedStore
 from bot.config import SlackConfig
 from bot.home import QueryRecorder
-from bot.slack_client import make_client
+from bot.slack_client import make_ack_client, make_client
 from store import Store, db
 from store.models import EventReceipt
 
@@ -43,6 +43,7 @@ class Deps:
     store: CachedStore  # the fact store, memoised per build; app tables via store.engine
     config: SlackConfig
     client: WebClient
+    ack_client: WebClient  # before an ack: short timeout, no 429 waits
     recorder: QueryRecorder
     # Receipts claimed by this process; approximate under threads, it only paces pruning.
     claims: int = field(default=0, repr=False)
@@ -160,6 +161,7 @@ def create_app(
         store=CachedStore(store, enabled=cache),
         config=config,
         client=client,
+        ack_client=make_ack_client(config.bot_token, config.api_url),
         recorder=QueryRecorder(store.engine),
     )
     app.error(_on_error)

@@ -62,6 +62,7 @@ class Request:
     """One ``/chain`` invocation: who, where, and the text after the subcommand."""
 
     store: Store | CachedStore
+    # Runs before the ack: short timeout, no waiting out rate limits (bot.slack_client).
     client: WebClient
     team_id: str
     channel_id: str

@@ -22,6 +22,7 @@ from bot.config import DEFAULT_API_URL
 RATE_LIMIT_RETRIES = 3
 SERVER_ERROR_RETRIES = 1
 TIMEOUT_SECONDS = 10
+ACK_TIMEOUT_SECONDS = 1.5
 
 
 def retry_handlers() -> list[RetryHandler]:
@@ -39,6 +40,18 @@ def make_client(token: str | None, base_url: str = DEFAULT_API_URL) -> WebClient
         base_url=base_url,
         timeout=TIMEOUT_SECONDS,
         retry_handlers=retry_handlers(),
+    )
+
+
+def make_ack_client(token: str | None, base_url: str = DEFAULT_API_URL) -> WebClient:
+    """For calls made before a slash command is acknowledged (e.g. ``users.info`` for the
+    subscriber's time zone): Slack gives the ack 3 seconds, so no waiting out a 429 and a
+    short timeout; the caller falls back when it fails."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=ACK_TIMEOUT_SECONDS,
+        retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
     )
 
 

@@ -600,3 +600,14 @@ def test_home_tab_button_opens_a_card_modal_then_updates_it(
     (updated,) = slack.wait_for("views.update")
     assert updated.params["view_id"] == "V0MODAL"
     assert_valid_view(updated.params["view"])
+
+
+def test_ack_never_waits_out_a_rate_limit(server: Server, slack: FakeSlack) -> None:
+    """A subcommand that asks Slack before acking (subscribe reads users.info for the time
+    zone) gets no 429 retries on the ack path: the answer still comes in well under 3 s."""
+    slack.rate_limit("users.info", times=5, retry_after=30)
+    began = time.monotonic()
+    reply = server.command("subscribe friday 10:00", slack, channel_id="C0RATE")
+    assert time.monotonic() - began < 2.5
+    assert_valid_message(reply)
+    assert [c.status for c in slack.calls("users.info")] == [429]

@@ -22,7 +22,7 @@ def register(app: App, deps: Deps) -> None:
     @app.command(ANY_COMMAND)
     def on_chain(ack: Ack, command: dict[str, Any]) -> None:
         request = dispatch.Request.from_command(
-            command, deps.store, deps.client, recorder=deps.recorder
+            command, deps.store, deps.ack_client, recorder=deps.recorder
         )
         ack(**dispatch.handle(request).ack_payload())
 
