@@ -54,6 +54,7 @@ import bisect
 import math
 import re
 import threading
+import time
 import weakref
 from array import array
 from collections import Counter, defaultdict
@@ -62,7 +63,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, event, select
 
 from store.answers import Candidate, EntityRef, Resolution
 from store.gazetteer import load_places
@@ -736,13 +737,22 @@ SCORERS: dict[str, Scorer] = {
 # ----------------------------------------------------------------------------- the store
 
 
+# How long an index is trusted without asking the database for the generation. Commits
+# through the same engine (an in-process build or ingest) end the trust at once; a rebuild by
+# another process is seen within this many seconds.
+GENERATION_TTL = 1.0
+
+
 @dataclass
 class _Cached:
     generation: str | None
     index: AliasIndex
+    checked_at: float
+    stale: bool = False  # set by any commit through the engine
 
 
 _cache: weakref.WeakKeyDictionary[Engine, _Cached] = weakref.WeakKeyDictionary()
+_watched: weakref.WeakSet[Engine] = weakref.WeakSet()
 _lock = threading.Lock()
 
 
@@ -753,17 +763,34 @@ def _generation(engine: Engine) -> str | None:
         ).scalar_one_or_none()
 
 
+def _on_commit(conn: Connection) -> None:
+    cached = _cache.get(conn.engine)
+    if cached is not None:
+        cached.stale = True
+
+
 def get_index(engine: Engine) -> AliasIndex:
-    """The index for the store's current build: rebuilt only when the generation changes."""
-    generation = _generation(engine)
+    """The index for the store's current build, rebuilt only when the generation changes.
+
+    The generation (one indexed row) is read again after a commit through this engine or
+    after ``GENERATION_TTL`` seconds, so a steady stream of lookups costs no SQL at all."""
     cached = _cache.get(engine)
-    if cached is not None and cached.generation == generation:
+    now = time.monotonic()
+    if cached is not None and not cached.stale and now - cached.checked_at < GENERATION_TTL:
         return cached.index
+    if engine not in _watched:
+        event.listen(engine, "commit", _on_commit)
+        _watched.add(engine)
+    if cached is not None:
+        cached.stale = False  # before the read: a commit from now on marks it again
+    generation = _generation(engine)
     with _lock:
         cached = _cache.get(engine)
         if cached is None or cached.generation != generation:
-            cached = _Cached(generation, AliasIndex.from_engine(engine))
+            cached = _Cached(generation, AliasIndex.from_engine(engine), now)
             _cache[engine] = cached
+        else:
+            cached.checked_at = now
         return cached.index
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, update
 
-from store import Store, db
+from store import Store, db, lookup
 from store.answers import Resolution
 from store.gazetteer import load_places
 from store.lookup import AliasIndex, IndexedEntity, find_mentions, get_index, resolve
@@ -255,6 +255,24 @@ def test_index_follows_the_generation(engine: Engine) -> None:
     assert slug_of(resolve(engine, "bubichain")) == "company:bubi"
 
 
+def test_index_sees_another_process_rebuild_after_the_ttl(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    first = get_index(engine)
+    path = engine.url.database
+    assert path
+    other = sqlite3.connect(path)  # another writer: no commit event in this engine
+    with other:
+        other.execute("UPDATE store_meta SET value = 'g9' WHERE key = 'generation'")
+    other.close()
+    monkeypatch.setattr(lookup, "GENERATION_TTL", 3600.0)
+    assert get_index(engine) is first  # trusted: no SQL per lookup
+    monkeypatch.setattr(lookup, "GENERATION_TTL", 0.0)
+    assert get_index(engine) is not first
+
+
 def test_empty_store(tmp_path: Path) -> None:
     engine = db.get_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
     ensure_schema(engine)
@@ -346,6 +364,12 @@ def seed_db_url(seed_db_file: Path, tmp_path: Path) -> str:
     return f"sqlite:///{copy}"
 
 
+@pytest.fixture
+def seeded(seed_database_url: str) -> Store:
+    """The seed store, on SQLite and (when a server is configured) PostgreSQL."""
+    return Store.open(seed_database_url, build_if_empty=False)
+
+
 SEED_QUERIES = {
     "qingdao": "city:qingdao",
     "qingdoa": "city:qingdao",
@@ -365,15 +389,15 @@ SEED_KINDS = {
 
 
 @pytest.mark.parametrize(("query", "slug"), SEED_QUERIES.items())
-def test_seed_store_places(store: Store, query: str, slug: str) -> None:
-    res = store.resolve(query)
+def test_seed_store_places(seeded: Store, query: str, slug: str) -> None:
+    res = seeded.resolve(query)
     assert (res.status, slug_of(res)) == ("found", slug)
 
 
 @pytest.mark.parametrize(("query", "expected"), SEED_KINDS.items())
-def test_seed_store_curated(store: Store, query: str, expected: tuple[str | None, str]) -> None:
+def test_seed_store_curated(seeded: Store, query: str, expected: tuple[str | None, str]) -> None:
     kind, in_name = expected
-    res = store.resolve(query)
+    res = seeded.resolve(query)
     assert res.status == "found", res
     assert res.entity is not None
     assert in_name in res.entity.name.lower()
@@ -381,8 +405,8 @@ def test_seed_store_curated(store: Store, query: str, expected: tuple[str | None
         assert res.entity.kind == kind
 
 
-def test_seed_store_qinghai(store: Store) -> None:
-    res = store.resolve("qinghai")
+def test_seed_store_qinghai(seeded: Store) -> None:
+    res = seeded.resolve("qinghai")
     assert slug_of(res) != "city:qingdao"
     assert res.status in {"found", "ambiguous"}
     if res.status == "found":
@@ -390,12 +414,12 @@ def test_seed_store_qinghai(store: Store) -> None:
 
 
 @pytest.mark.parametrize("query", ["hanan", "shanxy"])
-def test_seed_store_confusables(store: Store, query: str) -> None:
-    assert store.resolve(query).status == "ambiguous"
+def test_seed_store_confusables(seeded: Store, query: str) -> None:
+    assert seeded.resolve(query).status == "ambiguous"
 
 
-def test_seed_store_mentions(store: Store) -> None:
-    refs = store.mentions("@Chain Bot what is Bubi and what does Qingdao do?")
+def test_seed_store_mentions(seeded: Store) -> None:
+    refs = seeded.mentions("@Chain Bot what is Bubi and what does Qingdao do?")
     slugs = [r.slug for r in refs]
     assert "city:qingdao" in slugs
     assert any("bubi" in r.name.lower() for r in refs)
