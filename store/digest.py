@@ -59,7 +59,6 @@ from store import db
 from store.answers import EntityRef, FactDate, SourceRef
 from store.digest_rules import SECTION_ORDER, classify, section_from_heading
 from store.models import Document, Entity, Fact, Mention, Passage
-from store.textnorm import fold
 
 TITLE_PREFIX = "Industry Blockchain Weekly News 丨 "
 ARCHIVE_LABEL = "From the archive"
@@ -70,6 +69,8 @@ DIGEST_KINDS = ("event", "statement", "figure")
 PLACE_KINDS = frozenset({"city", "province", "district", "region"})
 # A first sentence shorter than this is followed by the item's next sentence.
 SHORT_SENTENCE = 160
+# At most this many characters (spaces, a stray quote) between a sentence and the next.
+FOLLOWER_GAP = 20
 MAX_COMPOSED_TITLE = 100
 _MONTHS = (
     "January",
@@ -271,7 +272,8 @@ def _load_facts(session: Session, condition: ColumnElement[bool]) -> list[Fact]:
         .join(Document, Fact.document_id == Document.id)
         .where(condition, Fact.kind.in_(DIGEST_KINDS))
         .options(
-            joinedload(Fact.document),
+            # Each document once, without its full text (never shown here, and large).
+            selectinload(Fact.document).defer(Document.text),
             joinedload(Fact.passage),
             selectinload(Fact.mentions).joinedload(Mention.entity),
         )
@@ -346,7 +348,7 @@ def _items(session: Session, facts: Iterable[Fact], new_docs: set[int]) -> list[
         # only when there is nothing else).
         group.sort(key=lambda f: (f.passage.kind != "sentence", f.start, f.id))
         lead = group[0]
-        key = (lead.date, fold(lead.passage.text))
+        key = (lead.date, " ".join(lead.passage.text.split()).casefold())
         if key in seen_sentences:
             continue  # the same sentence on the same date, cited by another article
         seen_sentences.add(key)
@@ -382,23 +384,19 @@ def _draft(session: Session, group: list[Fact], new: bool) -> _Draft:
 
 
 def _item_text(session: Session, lead: Fact) -> str:
-    """The lead fact's sentence, and the next sentence of the same item or paragraph when
-    the first is short."""
+    """The lead fact's sentence, and the next sentence of its paragraph when the first is
+    short."""
     text = lead.passage.text.strip()
     if len(text) >= SHORT_SENTENCE:
         return text
-    same_item = (
-        Passage.item_title == lead.passage.item_title
-        if lead.passage.item_title
-        else Passage.paragraph == lead.passage.paragraph
-    )
     follower = session.scalars(
         select(Passage)
         .where(
             Passage.document_id == lead.document_id,
+            # The next sentence starts right after this one (a range the index can seek).
+            Passage.start.between(lead.passage.end, lead.passage.end + FOLLOWER_GAP),
+            Passage.paragraph == lead.passage.paragraph,
             Passage.kind == "sentence",
-            Passage.start >= lead.passage.end,
-            same_item,
         )
         .order_by(Passage.start)
         .limit(1)
@@ -442,7 +440,7 @@ def _composed_title(fact: Fact, entities: tuple[EntityRef, ...]) -> str:
         statement = statement[4:]
     statement = statement[:1].upper() + statement[1:]
     place = next((e for e in entities if e.kind in PLACE_KINDS), None)
-    if place is not None and fold(place.name) not in fold(statement[:_PLACE_WINDOW]):
+    if place is not None and place.name.casefold() not in statement[:_PLACE_WINDOW].casefold():
         statement = f"{place.name}: {statement}"
     if len(statement) <= MAX_COMPOSED_TITLE:
         return statement
@@ -542,14 +540,20 @@ def _lead_item(sections: Sequence[DigestSection]) -> DigestItem | None:
     if not sections:
         return None
     all_items = [i for s in sections for i in s.items]
-    first = sections[0].items
+    naming: dict[str, set[int]] = {}
+    for index, item in enumerate(all_items):
+        for place in item.places:
+            naming.setdefault(place, set()).add(index)
 
-    def connections(item: DigestItem) -> int:
-        mine = set(item.places)
-        return sum(1 for other in all_items if other is not item and mine & set(other.places))
+    def connections(index: int) -> int:
+        """How many other items name one of this item's places."""
+        sharing = set().union(*(naming[p] for p in all_items[index].places))
+        return len(sharing - {index})
 
-    # Stable sort keeps date-then-article order among equals.
-    return sorted(first, key=lambda i: -connections(i))[0]
+    # The first section's items come first in all_items; a stable sort keeps date-then-article
+    # order among equals.
+    first = range(len(sections[0].items))
+    return all_items[sorted(first, key=lambda i: -connections(i))[0]]
 
 
 def _title(lead: DigestItem | None, edition: Edition) -> str:
