@@ -479,3 +479,41 @@ def test_the_week_after_carries_the_qingdao_summit(store: Store) -> None:
     texts = [i.text for i in digest.items]
     assert any("December 26" in t and "Qingdao International Conference Center" in t for t in texts)
     assert all(i.date is not None and i.date.value.month == 12 for i in digest.items)
+
+
+def test_an_ingested_article_reaches_the_next_digest(
+    seed_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through ``chainbot ingest``: its facts join the next digest, marked new, whatever
+    their dates; its events in the week also join that week's edition."""
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", seed_db_url)
+    article = tmp_path / "xiamen.md"
+    article.write_text(
+        "Title: Xiamen opens a blockchain lab\nSource: Xiamen Daily\nDate: 2019-12-20\n\n"
+        "On December 17, the Xiamen Blockchain Laboratory was officially established in "
+        "Xiamen.\n\nOn March 5, 2018, Xiamen issued the Measures on supporting blockchain "
+        "enterprises.\n",
+        encoding="utf-8",
+    )
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    result = CliRunner().invoke(main, ["ingest", str(article)])
+    assert result.exit_code == 0, result.output
+    engine = db.get_engine(seed_db_url)
+
+    weekly = compose_digest(engine, WEEK)
+    lab = [i for i in weekly.items if "Xiamen Blockchain Laboratory" in i.text]
+    assert len(lab) == 1 and not lab[0].new
+    assert lab[0].date is not None and lab[0].date.value == dt.date(2019, 12, 17)
+    assert section(weekly, PARKS).count(lab[0].title) == 1
+
+    later = compose_digest(engine, dt.date(2026, 11, 23), new_since=before)
+    assert {i.date.value for i in later.items if i.date} >= {
+        dt.date(2019, 12, 17),
+        dt.date(2018, 3, 5),
+    }
+    assert all(i.new for i in later.items)
+    assert any("Measures on supporting blockchain" in i.text for i in later.items), later.items
