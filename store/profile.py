@@ -33,6 +33,9 @@ from store.textnorm import compact_key, fold
 
 KEY_FIGURES_MAX = 8
 RELATED_MAX = 30
+# How much a typed link counts, against one co-mention, when ranking related entities: a
+# link is a firmer tie than one shared sentence, but ten shared sentences beat it.
+LINK_WEIGHT = 3
 
 # What `list <kind>` accepts, singular or plural, and the entity kinds each covers.
 _KIND_GROUPS: dict[str, tuple[str, ...]] = {
@@ -366,8 +369,8 @@ def _assemble(
 
     timeline = tuple(r.view for r in sorted((r for r in ordered if r.view.date), key=by_date))
 
-    # Related entities: linked ones first (with the link's fact), then co-mentioned ones
-    # (with the first fact, in document order, naming both).
+    # Related entities, ranked by ties (links and shared facts); each with the link's fact or
+    # else the first fact, in document order, naming both.
     related_fact: dict[int, FactView | None] = {}
     related_entity: dict[int, EntityRef] = {}
     weight: Counter[int] = Counter()
@@ -379,7 +382,7 @@ def _assemble(
         row = (rows.get(link.fact_id) or link_rows.get(link.fact_id)) if link.fact_id else None
         if related_fact.get(other_id) is None:
             related_fact[other_id] = row.view if row else None
-        weight[other_id] += 100
+        weight[other_id] += LINK_WEIGHT
     for row in ordered:
         for other_id, ref in named.get(row.id, ()):
             if other_id == entity.id:

@@ -367,6 +367,8 @@ def test_seed_qingdao_profile(store: Store) -> None:
     assert any(f.numbers and f.numbers[0].value >= 100 for f in p.key_figures)
     projects = {r.entity.name for r in p.projects}
     assert "Chain Bay" in projects and "Qingdao Fintech Center" in projects
+    # Ranked by ties: the park most of its facts name comes first among the related.
+    assert "Chain Bay" in [e.name for e in p.related[:3]]
     # Policies by year: the dated ones come oldest first.
     years = [r.fact.date.value for r in p.policies if r.fact and r.fact.date]
     assert len(years) >= 3 and years == sorted(years)
