@@ -18,7 +18,7 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
-from sqlalchemy import delete
+from sqlalchemy import Engine, delete
 from sqlalchemy.exc import IntegrityError
 
 from bot.cache import CachedStore
@@ -93,20 +93,23 @@ def install_redaction(config: SlackConfig) -> None:
         handler.addFilter(redact)
 
 
-def claim_event(deps: Deps, event_id: str, team_id: str | None) -> bool:
+def claim_event(engine: Engine, event_id: str, team_id: str | None) -> bool:
     """Insert the event's receipt; False when another delivery (or process) got there first.
     The primary key decides, so this holds across processes and replicas."""
     try:
-        with db.session_scope(deps.store.engine) as session:
+        with db.session_scope(engine) as session:
             session.add(EventReceipt(event_id=event_id, team_id=team_id))
     except IntegrityError:
         return False
-    deps.claims += 1
-    if deps.claims % PRUNE_EVERY == 0:
-        cutoff = dt.datetime.now(dt.UTC) - RECEIPT_TTL
-        with db.session_scope(deps.store.engine) as session:
-            session.execute(delete(EventReceipt).where(EventReceipt.received_at < cutoff))
     return True
+
+
+def prune_receipts(engine: Engine, now: dt.datetime | None = None) -> int:
+    """Forget receipts older than ``RECEIPT_TTL``; returns how many."""
+    cutoff = (now or dt.datetime.now(dt.UTC)) - RECEIPT_TTL
+    with db.session_scope(engine) as session:
+        result = session.execute(delete(EventReceipt).where(EventReceipt.received_at < cutoff))
+        return int(result.rowcount or 0)
 
 
 def _dedupe_events(deps: Deps) -> Callable[[dict[str, Any], Any], BoltResponse | None]:
@@ -114,9 +117,13 @@ def _dedupe_events(deps: Deps) -> Callable[[dict[str, Any], Any], BoltResponse |
 
     def dedupe_events(body: dict[str, Any], next: Any) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not claim_event(deps, str(event_id), body.get("team_id")):
-            log.info("event %s already handled; acknowledging the redelivery", event_id)
-            return BoltResponse(status=200, body="")
+        if event_id:
+            if not claim_event(deps.store.engine, str(event_id), body.get("team_id")):
+                log.info("event %s already handled; acknowledging the redelivery", event_id)
+                return BoltResponse(status=200, body="")
+            deps.claims += 1
+            if deps.claims % PRUNE_EVERY == 0:
+                prune_receipts(deps.store.engine)
         next()
         return None
 
