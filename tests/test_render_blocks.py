@@ -29,6 +29,7 @@ def test_escape_is_exactly_three_entities() -> None:
 
 def test_bold_and_quote_escape_first() -> None:
     assert mrkdwn.bold("<@U1> & co") == "*&lt;@U1&gt; &amp; co*"
+    assert mrkdwn.italic("a\n<b>") == "_a &lt;b&gt;_"
     assert mrkdwn.bold("") == ""
     assert mrkdwn.quote("one <\ntwo &") == ">one &lt;\n>two &amp;"
 

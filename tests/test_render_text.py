@@ -132,3 +132,10 @@ def test_mentions_text() -> None:
     assert out.startswith("Named in that message (1):")
     assert "CCID" in out and "— Qingdao Daily" in out
     assert text.mentions_text([]) == "No entity the store knows is named in that message."
+
+
+def test_error_text() -> None:
+    assert text.error_text("Slack said <nope> & more") == "Slack said <nope> & more"
+    assert text.error_text("Slack said <nope> & more", slack=True) == (
+        "Slack said &lt;nope&gt; &amp; more"
+    )

@@ -73,9 +73,3 @@ def truncate_plain(text: str, limit: int) -> str:
     if boundary > 0:
         cut = cut[:boundary]
     return cut.rstrip() + ELLIPSIS
-
-
-def escaped_plain(text: str, limit: int) -> str:
-    """Escape ``text`` and fit it in ``limit`` characters *after* escaping (Slack counts the
-    escaped length)."""
-    return truncate(escape(text), limit)
