@@ -27,6 +27,8 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +40,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store import OAuthStateStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation import TokenRotator
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from store import db, subscriptions
 from store.errors import ConfigError
@@ -206,8 +208,27 @@ def register_uninstall_listeners(app: App, engine: Engine, cfg: OAuthConfig) -> 
 # --------------------------------------------------------------------------- tokens
 
 
-# One refresh at a time in this process (processes may still race; see the README).
+# One refresh at a time: a thread lock in this process, and on PostgreSQL an advisory lock
+# per workspace across processes (a refresh token must not be spent twice). Whoever waits
+# re-reads the installation and finds the token already fresh.
 _refresh_lock = threading.Lock()
+
+
+@contextmanager
+def _workspace_lock(engine: Engine, team_id: str) -> Iterator[None]:
+    with _refresh_lock:
+        if engine.dialect.name != "postgresql":
+            yield  # SQLite: one host; the thread lock is the lock
+            return
+        digest = hashlib.sha256(f"chainbot-token:{team_id}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                conn.commit()
 
 
 class TokenSource:
@@ -229,6 +250,7 @@ class TokenSource:
             raise ConfigError("a bot token or the OAuth settings are needed")
         self._cfg = cfg
         self._bot_token = bot_token
+        self._engine = engine
         self._store = installation_store(engine, cfg) if cfg else None
         client = WebClient(base_url=api_url) if api_url else WebClient()
         self._rotator = (
@@ -242,7 +264,7 @@ class TokenSource:
         (uninstalled) or its token could not be refreshed."""
         if self._store is None or self._rotator is None:
             return self._bot_token
-        with _refresh_lock:
+        with _workspace_lock(self._engine, team_id):
             installation = self._store.find_installation(
                 enterprise_id=enterprise_id, team_id=team_id
             )

@@ -45,6 +45,8 @@ class OAuthFakeSlack(FakeSlack):
         self._refresh: dict[str, _Install] = {}
         self._token_team: dict[str, str] = {}
         self._serial = itertools.count(1)
+        # Seconds a token refresh takes: widens the window in which two refreshers overlap.
+        self.refresh_delay = 0.0
 
     def add_install(
         self,
@@ -79,6 +81,8 @@ class OAuthFakeSlack(FakeSlack):
         client_id, client_secret = params.pop("client_id", None), params.pop("client_secret", None)
         if auth and auth.lower().startswith("basic "):
             client_id, _, client_secret = base64.b64decode(auth[6:]).decode().partition(":")
+        if params.get("grant_type") == "refresh_token":
+            time.sleep(self.refresh_delay)
         with self._lock:
             now = self._clock()
             body = self._exchange(params, client_id, client_secret)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 import yaml
 from fakeslack_oauth import OAuthFakeSlack, token_sha
+from pg import run_together
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_signing import FORM, JSON, command_body, event_body, signed_headers
@@ -301,6 +303,50 @@ def test_token_for_team_refreshes_a_rotating_token_before_it_expires(site: Site)
     assert _installations(site.engine)["TR"] == fresh  # saved for every other process
     assert tokens.for_team("TR") == fresh  # 12 hours left now: no second refresh
     assert len(site.slack.ok_calls("oauth.v2.access")) == 2
+
+
+REFRESH_CLIENT = """
+import sys
+from bot import oauth
+print("ready", flush=True)
+sys.stdin.read()
+print(oauth.token_for_team("TR"))
+"""
+
+
+@pytest.mark.postgres
+def test_clocks_in_several_processes_refresh_a_token_once(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three processes need TR's expiring token at once: one refreshes it (an advisory lock
+    per workspace), the others wait and use the refreshed token."""
+    engine = db.get_engine(postgres_url)
+    ensure_schema(engine)
+    with OAuthFakeSlack(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as slack:
+        slack.add_install("code-r", team_id="TR", bot_token="xoxe.xoxb-first", rotate=60)
+        slack.refresh_delay = 0.5
+        app = App(
+            signing_secret=SIGNING_SECRET,
+            client=WebClient(base_url=slack.api_url),
+            oauth_settings=oauth.oauth_settings(CFG, engine),
+        )
+        installed = app.oauth_flow.run_installation("code-r")  # type: ignore[union-attr]
+        assert installed is not None
+        oauth.installation_store(engine, CFG).save(installed)
+        for name, value in {
+            "DATABASE_URL": postgres_url,
+            "SLACK_API_URL": slack.api_url,
+            oauth.CLIENT_ID_ENV: CLIENT_ID,
+            oauth.CLIENT_SECRET_ENV: CLIENT_SECRET,
+            oauth.STATE_SECRET_ENV: STATE_SECRET,
+        }.items():
+            monkeypatch.setenv(name, value)
+        results = run_together([[sys.executable, "-c", REFRESH_CLIENT] for _ in range(3)])
+        refreshes = [c for c in slack.calls("oauth.v2.access") if c.params.get("grant_type")]
+    assert [code for code, _, _ in results] == [0, 0, 0], [err for _, _, err in results]
+    tokens = {out.strip() for _, out, _ in results}
+    assert len(refreshes) == 1
+    assert len(tokens) == 1 and tokens != {"xoxe.xoxb-first"}
 
 
 def test_token_for_team_is_none_after_uninstall(site: Site) -> None:
