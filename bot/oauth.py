@@ -27,7 +27,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -305,3 +305,16 @@ def token_for_team(team_id: str, enterprise_id: str | None = None) -> str | None
     """The token to post into ``team_id`` with, from the environment's configuration (for the
     digest clock: call it right before posting, so a rotating token is fresh)."""
     return token_source_from_env().for_team(team_id, enterprise_id)
+
+
+def clock_client_factory(engine: Engine, api_url: str) -> Callable[[str], WebClient]:
+    """``bot.clock``'s ``ClientFactory`` for OAuth mode: every call looks the workspace's token
+    up (refreshing a rotating one) right before the post. An uninstalled workspace gets a
+    client without a token, which Slack answers with ``not_authed``."""
+    from bot.delivery import delivery_client
+
+    cfg = load()
+    if cfg is None:
+        raise ConfigError("OAuth is not configured (SLACK_CLIENT_ID, ...)")
+    source = TokenSource(engine, cfg, api_url=api_url)
+    return lambda team_id: delivery_client(source.for_team(team_id) or "", api_url)

@@ -372,6 +372,25 @@ def test_token_for_team_reads_the_environment(site: Site, monkeypatch: pytest.Mo
     assert oauth.token_for_team("TB") is None
 
 
+def test_the_clock_posts_with_each_workspaces_own_token(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site.slack.add_install("code-a", team_id="TA", bot_token="xoxb-team-a")
+    site.slack.add_install("code-r", team_id="TR", bot_token="xoxe.xoxb-first", rotate=60)
+    site.install("code-a")
+    site.install("code-r")
+    monkeypatch.setenv(oauth.CLIENT_ID_ENV, CLIENT_ID)
+    monkeypatch.setenv(oauth.CLIENT_SECRET_ENV, CLIENT_SECRET)
+    monkeypatch.setenv(oauth.STATE_SECRET_ENV, STATE_SECRET)
+    factory = oauth.clock_client_factory(site.engine, site.slack.api_url)
+    factory("TA").chat_postMessage(channel="CA1", text="digest")
+    factory("TR").chat_postMessage(channel="CR1", text="digest")
+    posts = {c.channel: c.token_sha for c in site.slack.ok_calls("chat.postMessage")}
+    assert posts["CA1"] == token_sha("xoxb-team-a")
+    assert posts["CR1"] == token_sha(_installations(site.engine)["TR"])  # refreshed first
+    assert posts["CR1"] != token_sha("xoxe.xoxb-first")
+
+
 def test_single_workspace_mode_uses_the_bot_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-single")
     assert oauth.load() is None
