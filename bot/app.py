@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.cache import CachedStore
 from bot.config import SlackConfig
 from bot.home import QueryRecorder
-from bot.slack_client import make_ack_client, make_client
+from bot.slack_client import make_client
 from store import Store, db
 from store.models import EventReceipt
 
@@ -38,12 +38,11 @@ PRUNE_EVERY = 500
 
 @dataclass
 class Deps:
-    """What listeners need besides Bolt's own arguments."""
+    """What listeners need besides Bolt's own arguments (the Web API client is Bolt's
+    per-request ``client``: it holds the token of the workspace the request came from)."""
 
     store: CachedStore  # the fact store, memoised per build; app tables via store.engine
     config: SlackConfig
-    client: WebClient
-    ack_client: WebClient  # before an ack: short timeout, no 429 waits
     recorder: QueryRecorder
     # Receipts claimed by this process; approximate under threads, it only paces pruning.
     claims: int = field(default=0, repr=False)
@@ -142,6 +141,36 @@ def _bolt_logger() -> logging.Logger:
     return logger
 
 
+def _bolt_app(config: SlackConfig, store: Store, client: WebClient | None) -> App:
+    """One workspace (``SLACK_BOT_TOKEN``) or many (OAuth, ``bot.oauth``). Either way the
+    listeners use Bolt's per-request client, which copies this base client's Web API URL and
+    retry policy and carries the token of the workspace the request came from."""
+    common: dict[str, Any] = {
+        "signing_secret": config.signing_secret or "",
+        "request_verification_enabled": config.mode == "http",
+        "logger": _bolt_logger(),
+    }
+    if config.oauth is None:
+        return App(
+            client=client or make_client(config.bot_token, config.api_url),
+            # The CLI checks the token once before starting; workers learn the bot's user id
+            # from Bolt's lazy auth.test on their first request.
+            token_verification_enabled=False,
+            **common,
+        )
+    from bot import oauth
+
+    if config.bot_token:
+        log.warning("OAuth mode: SLACK_BOT_TOKEN is not used (each workspace has its own token)")
+    app = App(
+        client=client or make_client(None, config.api_url),
+        oauth_settings=oauth.oauth_settings(config.oauth, store.engine),
+        **common,
+    )
+    oauth.register_uninstall_listeners(app, store.engine, config.oauth)
+    return app
+
+
 def create_app(
     config: SlackConfig,
     store: Store,
@@ -154,21 +183,10 @@ def create_app(
     baseline of ``bench/http.py`` (same server, same signature checks, no work); ``cache=False``
     turns off the per-build answer memo (``bot.cache``), for the same benchmark."""
     install_redaction(config)
-    client = client or make_client(config.bot_token, config.api_url)
-    app = App(
-        client=client,
-        signing_secret=config.signing_secret or "",
-        # The CLI checks the token once before starting; workers learn the bot's user id
-        # from Bolt's lazy auth.test on their first request.
-        token_verification_enabled=False,
-        request_verification_enabled=config.mode == "http",
-        logger=_bolt_logger(),
-    )
+    app = _bolt_app(config, store, client)
     deps = Deps(
         store=CachedStore(store, enabled=cache),
         config=config,
-        client=client,
-        ack_client=make_ack_client(config.bot_token, config.api_url),
         recorder=QueryRecorder(store.engine),
     )
     app.error(_on_error)

@@ -72,7 +72,8 @@ def serve(socket_mode: bool, with_clock: bool, host: str, workers: int | None) -
     """Run the Slack app: HTTP on $PORT (POST /slack/events, GET /healthz) or Socket Mode."""
     cfg = slack_config.load("socket" if socket_mode else "http")
     store = open_store(cfg)
-    check_token(cfg)
+    if cfg.oauth is None:
+        check_token(cfg)
     if socket_mode:
         if with_clock:
             start_clock(cfg)

@@ -7,20 +7,26 @@ and never its value (``chainbot`` turns it into exit code 2). Secrets are kept o
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from store import config as store_config
 from store.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.oauth import OAuthConfig
 
 BOT_TOKEN_ENV = "SLACK_BOT_TOKEN"
 SIGNING_SECRET_ENV = "SLACK_SIGNING_SECRET"
 APP_TOKEN_ENV = "SLACK_APP_TOKEN"
 PORT_ENV = "PORT"
 API_URL_ENV = "SLACK_API_URL"
+
+OAUTH_MODULE = "bot.oauth"
 
 DEFAULT_PORT = 3000
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -33,17 +39,21 @@ _TOKEN_BODY = re.compile(r"^[A-Za-z0-9-]+$")
 
 @dataclass(frozen=True)
 class SlackConfig:
-    bot_token: str = field(repr=False)
+    bot_token: str | None = field(repr=False)  # None only in OAuth mode
     signing_secret: str | None = field(repr=False)
     app_token: str | None = field(repr=False)
     database_url: str = field(repr=False)  # may carry a password
     port: int = DEFAULT_PORT
     api_url: str = DEFAULT_API_URL
     mode: Mode = "http"
+    oauth: OAuthConfig | None = field(default=None, repr=False)
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for log scrubbing."""
-        return tuple(s for s in (self.bot_token, self.signing_secret, self.app_token) if s)
+        found = [self.bot_token, self.signing_secret, self.app_token]
+        if self.oauth is not None:
+            found.extend(self.oauth.secrets())
+        return tuple(s for s in found if s)
 
 
 def _required(name: str) -> str:
@@ -87,12 +97,30 @@ def _api_url() -> str:
     return raw if raw.endswith("/") else raw + "/"
 
 
+def _oauth() -> OAuthConfig | None:
+    """OAuth distribution settings (``bot.oauth``), or None for one workspace."""
+    try:
+        oauth = importlib.import_module(OAUTH_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name != OAUTH_MODULE:
+            raise
+        return None
+    return oauth.load()
+
+
 def load(mode: Mode = "http") -> SlackConfig:
-    """Read and check every variable the chosen mode needs."""
-    bot_token = _token(BOT_TOKEN_ENV, "xoxb-")
+    """Read and check every variable the chosen mode needs.
+
+    HTTP mode with ``SLACK_CLIENT_ID``/``SLACK_CLIENT_SECRET``/``SLACK_STATE_SECRET`` set is
+    OAuth distribution: each workspace's token comes from its installation, so
+    ``SLACK_BOT_TOKEN`` is optional (and unused by the app). Socket Mode is one workspace."""
+    oauth = _oauth() if mode == "http" else None
+    needs_token = oauth is None or bool(os.environ.get(BOT_TOKEN_ENV, "").strip())
+    bot_token = _token(BOT_TOKEN_ENV, "xoxb-") if needs_token else None
     signing_secret = _signing_secret() if mode == "http" else None
     app_token = _token(APP_TOKEN_ENV, "xapp-") if mode == "socket" else None
     return SlackConfig(
+        oauth=oauth,
         bot_token=bot_token,
         signing_secret=signing_secret,
         app_token=app_token,

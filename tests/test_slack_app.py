@@ -236,3 +236,57 @@ def test_bench_http_quick_runs(seed_db_url: str) -> None:
     rows = [line.split("|")[1].strip() for line in result.stdout.splitlines() if "|" in line]
     assert {"/chain", "/chain, no memo", "no-op"} <= set(rows)
     assert "p99 ms" in result.stdout and "throughput" in result.stdout
+
+
+# --------------------------------------------------------------------------- OAuth mode
+
+
+def test_oauth_mode_answers_each_workspace_with_its_own_token(
+    seed_db_url: str, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With SLACK_CLIENT_ID/SECRET/STATE_SECRET set (bot.oauth), no SLACK_BOT_TOKEN is
+    needed; requests from an installed workspace are answered with that workspace's token."""
+    import hashlib
+
+    from slack_sdk.oauth.installation_store import Installation
+    from slack_signing import JSON, event_body, signed_headers
+
+    from bot import config as slack_config
+    from bot import oauth
+
+    monkeypatch.setenv("SLACK_CLIENT_ID", "111.222")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret-value")
+    monkeypatch.setenv("SLACK_STATE_SECRET", "state-secret-0123456789")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cret")
+    monkeypatch.setenv("SLACK_API_URL", fake.api_url)
+    monkeypatch.setenv("DATABASE_URL", seed_db_url)
+    cfg = slack_config.load("http")
+    assert cfg.bot_token is None and cfg.oauth is not None
+    store = Store.open(seed_db_url, build_if_empty=False)
+    token = "xoxb-installed-in-tzero"
+    oauth.installation_store(store.engine, cfg.oauth).save(
+        Installation(
+            app_id="A0CHAINBOT",
+            enterprise_id=None,
+            team_id="T0FAKE",
+            bot_token=token,
+            bot_id="B0CHAINBOT",
+            bot_user_id="U0CHAINBOT",
+            bot_scopes=list(oauth.BOT_SCOPES),
+            user_id="U0INSTALLER",
+        )
+    )
+    app = create_app(cfg, store)
+    event = {
+        "type": "app_mention",
+        "channel": "C0GENERAL",
+        "user": "U0ALICE",
+        "text": "<@U0CHAINBOT> Qingdao",
+        "ts": "1700003000.1",
+    }
+    body = event_body(event, event_id="Ev0OAUTH")
+    headers = {k.lower(): [v] for k, v in signed_headers("s3cret", body, content_type=JSON).items()}
+    assert app.dispatch(BoltRequest(body=body, headers=headers)).status == 200
+    (post,) = fake.wait_for("chat.postMessage")
+    assert post.token_sha == hashlib.sha256(token.encode()).hexdigest()[:12]
+    assert post.params["thread_ts"] == "1700003000.1"

@@ -18,6 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.listeners import explain, send_response, slack_error
@@ -58,7 +59,7 @@ def _modal(title: str, message: Message) -> dict[str, Any]:
     }
 
 
-def show(deps: Deps, body: dict[str, Any], message: Message, *, title: str) -> None:
+def show(client: WebClient, body: dict[str, Any], message: Message, *, title: str) -> None:
     """Put ``message`` where the clicked button was (see the module docstring)."""
     where = _where(body)
     if where == "view":
@@ -66,9 +67,9 @@ def show(deps: Deps, body: dict[str, Any], message: Message, *, title: str) -> N
         modal = _modal(title, message)
         try:
             if view.get("type") == "modal" and view.get("id"):
-                deps.client.views_update(view_id=view["id"], view=modal)
+                client.views_update(view_id=view["id"], view=modal)
             else:
-                deps.client.views_open(trigger_id=body["trigger_id"], view=modal)
+                client.views_open(trigger_id=body["trigger_id"], view=modal)
         except SlackApiError as exc:
             log.warning("could not show a modal: %s", slack_error(exc))
         return
@@ -82,11 +83,11 @@ def _remember(deps: Deps, body: dict[str, Any], slug: str) -> None:
         deps.recorder.add(team, user, slug)
 
 
-def _card(deps: Deps, body: dict[str, Any], value: actions.CardValue) -> None:
+def _card(deps: Deps, client: WebClient, body: dict[str, Any], value: actions.CardValue) -> None:
     profile = deps.store.profile(value.slug)
     shareable = _where(body) != "view"
     message = render.render_card(profile, page=value.page, view=value.view, shareable=shareable)
-    show(deps, body, message, title=profile.entity.name)
+    show(client, body, message, title=profile.entity.name)
     if value.page == 0:
         _remember(deps, body, value.slug)
 
@@ -100,7 +101,9 @@ def _shared_by(message: Message, body: dict[str, Any]) -> Message:
     )
 
 
-def on_share_channel(deps: Deps, body: dict[str, Any], value: actions.ActionValue) -> None:
+def on_share_channel(
+    deps: Deps, client: WebClient, body: dict[str, Any], value: actions.ActionValue
+) -> None:
     if not isinstance(value, actions.CardValue):
         raise ValueError("share in channel needs a card")
     profile = deps.store.profile(value.slug)
@@ -115,7 +118,9 @@ def on_share_channel(deps: Deps, body: dict[str, Any], value: actions.ActionValu
         send_response(body.get("response_url"), explain("response_url_failed"))
 
 
-def on_share_thread(deps: Deps, body: dict[str, Any], value: actions.ActionValue) -> None:
+def on_share_thread(
+    deps: Deps, client: WebClient, body: dict[str, Any], value: actions.ActionValue
+) -> None:
     if not isinstance(value, actions.ThreadValue):
         raise ValueError("share in thread needs a thread")
     channel = (body.get("channel") or {}).get("id")
@@ -124,7 +129,7 @@ def on_share_thread(deps: Deps, body: dict[str, Any], value: actions.ActionValue
     profile = deps.store.profile(value.slug)
     message = render.render_short_card(profile)
     try:
-        deps.client.chat_postMessage(
+        client.chat_postMessage(
             channel=value.channel, thread_ts=value.thread_ts, **message.payload()
         )
     except SlackApiError as exc:
@@ -133,23 +138,27 @@ def on_share_thread(deps: Deps, body: dict[str, Any], value: actions.ActionValue
         send_response(body.get("response_url"), explain(error))
 
 
-def on_card(deps: Deps, body: dict[str, Any], value: actions.ActionValue) -> None:
+def on_card(
+    deps: Deps, client: WebClient, body: dict[str, Any], value: actions.ActionValue
+) -> None:
     if isinstance(value, actions.CardValue):
-        _card(deps, body, value)
+        _card(deps, client, body, value)
     elif isinstance(value, actions.CompareValue):
         a, b = deps.store.profile(value.a), deps.store.profile(value.b)
         message = render.render_compare(a, b)
-        show(deps, body, message, title=f"{a.entity.name} vs {b.entity.name}")
+        show(client, body, message, title=f"{a.entity.name} vs {b.entity.name}")
     else:
         raise ValueError("not a card button")
 
 
-def on_list_page(deps: Deps, body: dict[str, Any], value: actions.ActionValue) -> None:
+def on_list_page(
+    deps: Deps, client: WebClient, body: dict[str, Any], value: actions.ActionValue
+) -> None:
     if not isinstance(value, actions.ListValue):
         raise ValueError("not a list button")
     entities, total = deps.store.list_entities(value.kind, offset=value.offset, limit=LIST_PAGE)
     message = render.render_list(value.kind, entities, total, offset=value.offset, limit=LIST_PAGE)
-    show(deps, body, message, title="Chain Bot")
+    show(client, body, message, title="Chain Bot")
 
 
 HANDLERS = {
@@ -164,11 +173,11 @@ HANDLERS = {
 }
 
 
-def handle(deps: Deps, body: dict[str, Any]) -> None:
+def handle(deps: Deps, client: WebClient, body: dict[str, Any]) -> None:
     """Run the handler for the clicked button; a bad or stale button gets an explanation."""
     base = actions.base_of(body["actions"][0]["action_id"])
     try:
-        HANDLERS[base](deps, body, _value(body))
+        HANDLERS[base](deps, client, body, _value(body))
     except (ValueError, StoreError) as exc:
         # Button values come from the network; slugs can vanish in a rebuild.
         log.info("stale or bad %s button: %s", base, exc)
@@ -182,6 +191,6 @@ def register(app: App, deps: Deps) -> None:
     for base in HANDLERS:
 
         @app.action(actions.pattern(base))
-        def on_click(ack: Ack, body: dict[str, Any]) -> None:
+        def on_click(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
             ack()
-            handle(deps, body)
+            handle(deps, client, body)

@@ -7,8 +7,10 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
 
 from bot import dispatch
+from bot.slack_client import make_ack_client
 
 if TYPE_CHECKING:
     from bot.app import Deps
@@ -20,9 +22,12 @@ ANY_COMMAND = re.compile(r"^/")
 
 def register(app: App, deps: Deps) -> None:
     @app.command(ANY_COMMAND)
-    def on_chain(ack: Ack, command: dict[str, Any]) -> None:
+    def on_chain(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        # Bolt's per-request client carries this workspace's token (OAuth or not); calls made
+        # before the ack get a copy that never waits out a rate limit.
+        ack_client = make_ack_client(client.token, client.base_url)
         request = dispatch.Request.from_command(
-            command, deps.store, deps.ack_client, recorder=deps.recorder
+            command, deps.store, ack_client, recorder=deps.recorder
         )
         ack(**dispatch.handle(request).ack_payload())
 

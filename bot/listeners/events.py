@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import autolink, home
@@ -25,11 +26,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("chainbot.events")
 
 
-def _post_in_thread(deps: Deps, event: dict[str, Any], message: Message) -> None:
+def _post_in_thread(client: WebClient, event: dict[str, Any], message: Message) -> None:
     """Reply in the message's thread; if Slack refuses, tell the author quietly if it can."""
     channel = event["channel"]
     try:
-        deps.client.chat_postMessage(
+        client.chat_postMessage(
             channel=channel, thread_ts=event.get("thread_ts") or event["ts"], **message.payload()
         )
     except SlackApiError as exc:
@@ -41,7 +42,7 @@ def _post_in_thread(deps: Deps, event: dict[str, Any], message: Message) -> None
         note = SLACK_ERROR_HELP.get(error, "Slack refused my reply.")
         # If even that fails the channel is out of reach; the log line above is all we can do.
         with contextlib.suppress(SlackApiError):
-            deps.client.chat_postEphemeral(channel=channel, user=user, text=note)
+            client.chat_postEphemeral(channel=channel, user=user, text=note)
 
 
 def answer_mention(deps: Deps, event: dict[str, Any]) -> Message:
@@ -58,11 +59,17 @@ def answer_mention(deps: Deps, event: dict[str, Any]) -> Message:
     return render.render_mentions([])
 
 
-def on_mention(deps: Deps, event: dict[str, Any]) -> None:
-    _post_in_thread(deps, event, answer_mention(deps, event))
+def on_mention(deps: Deps, client: WebClient, event: dict[str, Any]) -> None:
+    _post_in_thread(client, event, answer_mention(deps, event))
 
 
-def on_message(deps: Deps, event: dict[str, Any], team_id: str, bot_user_id: str | None) -> None:
+def on_message(
+    deps: Deps,
+    client: WebClient,
+    event: dict[str, Any],
+    team_id: str,
+    bot_user_id: str | None,
+) -> None:
     """Autolink: one short threaded reply naming the companies not linked today."""
     channel = event.get("channel")
     if not channel or not autolink.qualifies(event, bot_user_id):
@@ -82,15 +89,15 @@ def on_message(deps: Deps, event: dict[str, Any], team_id: str, bot_user_id: str
         message = render.render_short_card(profiles[0])
     else:
         message = render.render_mentions(profiles, heading=False)
-    _post_in_thread(deps, event, message)
+    _post_in_thread(client, event, message)
 
 
-def on_home_opened(deps: Deps, event: dict[str, Any], team_id: str) -> None:
+def on_home_opened(deps: Deps, client: WebClient, event: dict[str, Any], team_id: str) -> None:
     if event.get("tab", "home") != "home":
         return
     user = event["user"]
     try:
-        deps.client.views_publish(user_id=user, view=home.home_view(deps.store, team_id, user))
+        client.views_publish(user_id=user, view=home.home_view(deps.store, team_id, user))
     except SlackApiError as exc:
         log.warning("views.publish failed: %s", slack_error(exc))
 
@@ -101,13 +108,17 @@ def _team(body: dict[str, Any], context: BoltContext) -> str:
 
 def register(app: App, deps: Deps) -> None:
     @app.event("app_mention")
-    def app_mention(event: dict[str, Any]) -> None:
-        on_mention(deps, event)
+    def app_mention(event: dict[str, Any], client: WebClient) -> None:
+        on_mention(deps, client, event)
 
     @app.event("message")
-    def message(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
-        on_message(deps, event, _team(body, context), context.bot_user_id)
+    def message(
+        event: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        on_message(deps, client, event, _team(body, context), context.bot_user_id)
 
     @app.event("app_home_opened")
-    def app_home_opened(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
-        on_home_opened(deps, event, _team(body, context))
+    def app_home_opened(
+        event: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        on_home_opened(deps, client, event, _team(body, context))

@@ -7,6 +7,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import autolink
@@ -21,7 +22,7 @@ log = logging.getLogger("chainbot.shortcuts")
 CALLBACK_ID = "lookup_message"
 
 
-def lookup_message(deps: Deps, body: dict[str, Any]) -> None:
+def lookup_message(deps: Deps, client: WebClient, body: dict[str, Any]) -> None:
     message = body.get("message") or {}
     channel = (body.get("channel") or {}).get("id")
     user = (body.get("user") or {}).get("id")
@@ -33,13 +34,13 @@ def lookup_message(deps: Deps, body: dict[str, Any]) -> None:
         return
     if channel and user:  # no response_url (or it failed): the Web API can still reach them
         try:
-            deps.client.chat_postEphemeral(channel=channel, user=user, **reply.payload())
+            client.chat_postEphemeral(channel=channel, user=user, **reply.payload())
         except SlackApiError as exc:
             log.warning("lookup shortcut could not answer: %s", slack_error(exc))
 
 
 def register(app: App, deps: Deps) -> None:
     @app.shortcut(CALLBACK_ID)
-    def on_lookup(ack: Ack, body: dict[str, Any]) -> None:
+    def on_lookup(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        lookup_message(deps, body)
+        lookup_message(deps, client, body)
