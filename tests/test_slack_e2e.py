@@ -611,3 +611,16 @@ def test_ack_never_waits_out_a_rate_limit(server: Server, slack: FakeSlack) -> N
     assert time.monotonic() - began < 2.5
     assert_valid_message(reply)
     assert [c.status for c in slack.calls("users.info")] == [429]
+
+
+def test_did_you_mean_pick_shows_that_card(server: Server, slack: FakeSlack, facts: Store) -> None:
+    answer = facts.answer("Shang")
+    assert answer.status == "ambiguous" and answer.resolution.candidates
+    reply = server.command("Shang", slack)
+    assert_valid_message(reply)
+    picks = _buttons(reply, actions.PICK)
+    assert len(picks) == len(answer.resolution.candidates)
+    server.click(slack, picks[0])
+    (card,) = slack.wait_for("response_url")
+    assert card.params["replace_original"] is True
+    assert _header(card.params) == answer.resolution.candidates[0].entity.name.replace("&", "&amp;")
