@@ -266,7 +266,9 @@ def test_two_clock_processes_at_once_post_each_digest_once(
     )
     assert [code for code, _, _ in results] == [0, 0], [err for _, _, err in results]
     outcomes = Counter(word.split(":")[1] for _, out, _ in results for word in out.split())
-    assert outcomes == {"sent": 8, "not_ours": 8}
+    # Each delivery is won once; the loser either lost the claim or (if the winner was done
+    # before it looked) never saw the delivery as due.
+    assert outcomes["sent"] == 8 and outcomes["not_ours"] <= 8 and len(outcomes) <= 2
     assert Counter(p.channel for p in top_posts(slack)) == dict.fromkeys(channels, 1)
     owners = {d.claimed_by for d in subs.deliveries_for_team(engine, team_id="T1")}
     assert len(owners) == 2, "both clocks won some deliveries: the race was real"
