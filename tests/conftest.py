@@ -19,14 +19,23 @@ from pg import (  # noqa: F401
     seed_database_url,
 )
 
-from store import Store
+from store import Store, db
 
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test may touch the developer's own database or Slack credentials."""
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'default.sqlite3'}")
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL"):
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "SLACK_API_URL",
+        "SLACK_CLIENT_ID",
+        "SLACK_CLIENT_SECRET",
+        "SLACK_STATE_SECRET",
+        "SLACK_REDIRECT_URI",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -34,7 +43,11 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def seed_db_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file with the seed store built once for the whole run."""
     path = tmp_path_factory.mktemp("seedstore") / "seed.sqlite3"
-    Store.open(f"sqlite:///{path}")
+    url = f"sqlite:///{path}"
+    Store.open(url)
+    # Closing every connection folds the write-ahead log into the file, so a plain file copy
+    # holds the whole build.
+    db.get_engine(url).dispose()
     return path
 
 
