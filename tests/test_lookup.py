@@ -355,16 +355,6 @@ def test_garble_alias_never_beats_a_name() -> None:
 
 
 @pytest.fixture
-def seed_db_url(seed_db_file: Path, tmp_path: Path) -> str:
-    """The shared fixture's copy, taken after the builder's WAL is checkpointed into the
-    main file (a copy of the main file alone can miss the whole build)."""
-    db.get_engine(f"sqlite:///{seed_db_file}").dispose()
-    copy = tmp_path / "store.sqlite3"
-    shutil.copy(seed_db_file, copy)
-    return f"sqlite:///{copy}"
-
-
-@pytest.fixture
 def seeded(seed_database_url: str) -> Store:
     """The seed store, on SQLite and (when a server is configured) PostgreSQL."""
     return Store.open(seed_database_url, build_if_empty=False)
