@@ -411,14 +411,12 @@ class Deliverer:
         self.counters = counters or Counters()
 
     # ------------------------------------------------------------------ one delivery
-    def deliver(
-        self, sub: subs.SubscriptionView, send_time: dt.datetime, *, force_late: bool = False
-    ) -> Outcome:
+    def deliver(self, sub: subs.SubscriptionView, send_time: dt.datetime) -> Outcome:
         """Deliver ``sub``'s digest due at ``send_time`` unless another clock has it."""
         started = time.monotonic()
         now = self.now()
         week = subs.digest_week(send_time)
-        late = force_late or now - send_time > LATE_AFTER
+        late = now - send_time > LATE_AFTER
         claim = subs.claim_delivery(
             self.engine,
             sub,
