@@ -27,8 +27,43 @@ COMMAND_MODULES = (
 )
 
 
+class OneLineCommand(click.Command):
+    """A bad flag or a missing argument is said in one line, like every other error (click's
+    default takes three)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            click.echo(f"{ctx.command_path}: {exc.format_message()} (see --help)", err=True)
+            ctx.exit(2)
+
+
+class StderrProgress:
+    """Draws ``progress(stage, done, total)`` on stderr: one line rewritten in place on a
+    terminal, a line per stage otherwise (so logs stay short)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.stage: str | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        count = f" {done}/{total}" if total else ""
+        if self.tty:
+            click.echo(f"\r\033[K  {stage}{count}", err=True, nl=False)
+        elif stage != self.stage:
+            click.echo(f"  {stage}{count}", err=True)
+        self.stage = stage
+
+    def finish(self) -> None:
+        if self.tty and self.stage is not None:
+            click.echo("", err=True)
+
+
 class ChainbotGroup(click.Group):
     """Turns the errors a person can act on into one line and an exit code, no traceback."""
+
+    command_class = OneLineCommand
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

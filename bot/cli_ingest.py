@@ -9,13 +9,12 @@ exactly as it was. A file ingested before (same SHA-256) is reported and skipped
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from pathlib import Path
 
 import click
 from sqlalchemy import insert, select
 
-from bot.cli import main
+from bot.cli import StderrProgress, main
 from store import db
 from store.build import build_in, checkpoint
 from store.extract.source import SourceDocument, parse_article, read_article_file
@@ -23,43 +22,11 @@ from store.models import IngestedDocument
 from store.schema import ensure_schema
 
 
-class _OneLine(click.Command):
-    """A usage error (no file given, a bad flag) in one line, like every other error."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            click.echo(f"{ctx.command_path}: {exc.format_message()} (see --help)", err=True)
-            ctx.exit(2)
-
-
-class _Progress:
-    """``stage done/total`` on stderr: rewritten in place on a terminal, one line per
-    stage otherwise."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.stage: str | None = None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        count = f" {done}/{total}" if total else ""
-        if self.tty:
-            click.echo(f"\r\033[K  {stage}{count}", err=True, nl=False)
-        elif stage != self.stage:
-            click.echo(f"  {stage}{count}", err=True)
-        self.stage = stage
-
-    def finish(self) -> None:
-        if self.tty and self.stage is not None:
-            click.echo("", err=True)
-
-
-@main.command(cls=_OneLine)
+@main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def ingest(files: tuple[Path, ...]) -> None:
     """Add articles (plain text or Markdown with a Title/Source/Date header) to the store."""
-    progress = _Progress()
+    progress = StderrProgress()
     parsed: list[tuple[bytes, SourceDocument]] = []
     try:
         for n, path in enumerate(files, 1):

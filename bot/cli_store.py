@@ -10,38 +10,19 @@ import contextlib
 import dataclasses
 import json
 import re
-import sys
 import time
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cli import main
+from bot.cli import StderrProgress, main
 from bot.render import text as render_text
 from store import profile as store_profile
 from store.answers import Answer, Resolution
 from store.api import Stats, Store
 from store.errors import StoreError
-
-
-class _OneLineUsageError(click.UsageError):
-    """A bad flag or argument, said in one line (click's default takes three)."""
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        name = self.ctx.command_path if self.ctx else "chainbot"
-        click.echo(f"{name}: {self.format_message()} (see {name} --help)", err=True)
-
-
-class _Command(click.Command):
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            if isinstance(exc, _OneLineUsageError):
-                raise
-            raise _OneLineUsageError(exc.format_message(), ctx) from None
 
 
 @contextlib.contextmanager
@@ -55,27 +36,6 @@ def _database_errors() -> Iterator[None]:
         raise StoreError(f"cannot read the database: {reason}") from None
 
 
-class _Progress:
-    """Draws ``progress(stage, done, total)`` on stderr: one rewritten line on a terminal,
-    a line per stage otherwise (logs stay short)."""
-
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
-        self.stage: str | None = None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        count = f" {done}/{total}" if total else ""
-        if self.tty:
-            click.echo(f"\r\033[K  {stage}{count}", err=True, nl=False)
-        elif stage != self.stage:
-            click.echo(f"  {stage}", err=True)
-        self.stage = stage
-
-    def finish(self) -> None:
-        if self.tty and self.stage is not None:
-            click.echo("", err=True)
-
-
 def _open_store() -> Store:
     """Open the store, building it from the seeds on first use (progress on stderr)."""
     store = Store.open(build_if_empty=False)
@@ -86,7 +46,7 @@ def _open_store() -> Store:
 
 
 def _build(store: Store) -> float:
-    progress = _Progress()
+    progress = StderrProgress()
     started = time.perf_counter()
     try:
         store.build(progress=progress)
@@ -95,7 +55,7 @@ def _build(store: Store) -> float:
     return time.perf_counter() - started
 
 
-@main.command(cls=_Command)
+@main.command()
 @click.argument("query", nargs=-1)
 @click.option(
     "--format",
@@ -191,7 +151,7 @@ def _compare(store: Store, text: str) -> dict[str, Any]:
     }
 
 
-@main.command(cls=_Command)
+@main.command()
 def build() -> None:
     """Rebuild the fact store from the seed articles (and any ingested ones)."""
     with _database_errors():
@@ -219,7 +179,7 @@ def stats_table(st: Stats) -> str:
     return "\n".join(f"{label.ljust(width)}  {value}" for label, value in rows)
 
 
-@main.command(cls=_Command)
+@main.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def stats(fmt: str) -> None:
     """Counts: documents, facts, aliases, entities with facts by kind."""

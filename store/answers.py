@@ -13,7 +13,7 @@ from typing import Any, Literal
 Status = Literal["found", "ambiguous", "not_found", "usage"]
 Precision = Literal["year", "month", "day"]
 
-_MONTHS = (
+MONTHS = (
     "January",
     "February",
     "March",
@@ -28,6 +28,20 @@ _MONTHS = (
     "December",
 )
 
+# How each entity kind is named to people ("City in Shandong", "Company · 2 facts").
+KIND_LABELS = {
+    "city": "City",
+    "province": "Province",
+    "district": "District",
+    "region": "Region",
+    "policy": "Policy",
+    "project": "Project",
+    "event": "Event",
+    "company": "Company",
+    "institution": "Institution",
+    "person": "Person",
+}
+
 
 @dataclass(frozen=True)
 class FactDate:
@@ -39,7 +53,7 @@ class FactDate:
         if self.precision == "day":
             return self.value.isoformat()
         if self.precision == "month":
-            return f"{_MONTHS[self.value.month - 1]} {self.value.year}"
+            return f"{MONTHS[self.value.month - 1]} {self.value.year}"
         return str(self.value.year)
 
     def to_json(self) -> str:

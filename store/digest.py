@@ -56,7 +56,7 @@ from sqlalchemy import ColumnElement, Engine, and_, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from store import db
-from store.answers import EntityRef, FactDate, SourceRef
+from store.answers import MONTHS, EntityRef, FactDate, SourceRef
 from store.digest_rules import SECTION_ORDER, classify, section_from_heading
 from store.models import Document, Entity, Fact, Mention, Passage
 
@@ -72,20 +72,6 @@ SHORT_SENTENCE = 160
 # At most this many characters (spaces, a stray quote) between a sentence and the next.
 FOLLOWER_GAP = 20
 MAX_COMPOSED_TITLE = 100
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 @dataclass(frozen=True)
@@ -182,11 +168,11 @@ def week_label(start: dt.date, end: dt.date) -> str:
         return f"{_day_month(start)} {start.year} - {_day_month(end)} {end.year}"
     if start.month != end.month:
         return f"{_day_month(start)} - {_day_month(end)} {end.year}"
-    return f"{start.day}-{end.day} {_MONTHS[end.month - 1]} {end.year}"
+    return f"{start.day}-{end.day} {MONTHS[end.month - 1]} {end.year}"
 
 
 def _day_month(day: dt.date) -> str:
-    return f"{day.day} {_MONTHS[day.month - 1]}"
+    return f"{day.day} {MONTHS[day.month - 1]}"
 
 
 def compose_digest(

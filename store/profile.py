@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from store import db
 from store.answers import (
+    KIND_LABELS,
     EntityRef,
     FactDate,
     FactView,
@@ -72,19 +73,6 @@ _SECTION_KINDS = {
     "company": "companies",
     "institution": "companies",
     "person": "people",
-}
-
-_KIND_WORDS = {
-    "city": "City",
-    "province": "Province",
-    "district": "District",
-    "region": "Region",
-    "policy": "Policy",
-    "project": "Project",
-    "event": "Event",
-    "company": "Company",
-    "institution": "Institution",
-    "person": "Person",
 }
 
 
@@ -449,7 +437,7 @@ def _summary(entity: _EntityRow, sources: Sequence[SourceRef]) -> str:
     """The curated summary when there is one; otherwise a factual line composed from data
     ("Company in Qingdao named in 2 articles (2019–2020)"); for a place with no facts, what
     the gazetteer says it is."""
-    kind = _KIND_WORDS.get(entity.ref.kind, entity.ref.kind.capitalize())
+    kind = KIND_LABELS.get(entity.ref.kind, entity.ref.kind.capitalize())
     where = f" in {entity.parent.name}" if entity.parent is not None else ""
     if entity.summary and sources:
         return entity.summary[0].upper() + entity.summary[1:]

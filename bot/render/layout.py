@@ -12,20 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from store.answers import EntityRef, FactView, Profile, RelatedItem
-
-KIND_LABELS = {
-    "city": "City",
-    "province": "Province",
-    "district": "District",
-    "region": "Region",
-    "policy": "Policy",
-    "project": "Project",
-    "event": "Event",
-    "company": "Company",
-    "institution": "Institution",
-    "person": "Person",
-}
+from store.answers import KIND_LABELS, EntityRef, FactView, Profile, RelatedItem
 
 PLURALS = {
     "city": "cities",
