@@ -35,24 +35,13 @@ from bot.render.blocks import Message
 from bot.render.mrkdwn import escape
 from store import Store
 from store.answers import EntityRef
+from store.profile import normalise_kind
 from store.textnorm import unescape_slack
 
 log = logging.getLogger("chainbot.dispatch")
 
 ResponseType = Literal["ephemeral", "in_channel"]
 
-LIST_KINDS = {
-    "cities": "city",
-    "city": "city",
-    "provinces": "province",
-    "province": "province",
-    "policies": "policy",
-    "policy": "policy",
-    "projects": "project",
-    "project": "project",
-    "companies": "company",
-    "company": "company",
-}
 LIST_PAGE = 10
 _VS = re.compile(r"\s+(?:vs\.?|versus)\s+", re.IGNORECASE)
 
@@ -153,12 +142,8 @@ def _with_text(request: Request, text: str) -> Request:
 
 
 def examples(store: Store | CachedStore) -> list[EntityRef]:
-    """Live examples for the help: a city, a company and a policy the store knows."""
-    found: list[EntityRef] = []
-    for kind in ("city", "company", "policy"):
-        entities, _total = store.list_entities(kind, limit=1)
-        found.extend(entities)
-    return found
+    """Live examples for the help: the most-cited city, company, policy and project."""
+    return store.featured()
 
 
 def remember(request: Request, slug: str) -> None:
@@ -204,7 +189,7 @@ def help_(request: Request) -> Reply:
 
 
 def list_(request: Request) -> Reply:
-    kind = LIST_KINDS.get(request.text.lower())
+    kind = normalise_kind(request.text)
     if kind is None:
         return Reply(
             render.render_error(

@@ -93,6 +93,12 @@ class Store:
 
         return profile.list_entities(self.engine, kind, offset=offset, limit=limit)
 
+    def featured(self) -> list[EntityRef]:
+        """The most-cited city, company, policy and project: live examples for help."""
+        from store import profile
+
+        return profile.featured(self.engine)
+
     def stats(self) -> Stats:
         from store import profile
 
