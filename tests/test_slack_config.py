@@ -177,7 +177,16 @@ def test_manifest_validates_against_slacks_schema() -> None:
         "users:read",
     ]
     events = manifest["settings"]["event_subscriptions"]["bot_events"]
-    assert set(events) == {"app_mention", "app_home_opened", "message.channels"}
+    assert set(events) == {
+        "app_mention",
+        "app_home_opened",
+        "message.channels",
+        "app_uninstalled",
+        "tokens_revoked",
+    }
+    assert manifest["oauth_config"]["redirect_urls"] == [
+        "https://chainbot.example.com/slack/oauth_redirect"
+    ]
     (shortcut,) = manifest["features"]["shortcuts"]
     assert (shortcut["type"], shortcut["callback_id"]) == ("message", "lookup_message")
     (command,) = manifest["features"]["slash_commands"]
