@@ -4,6 +4,7 @@ with users.info answered by the fake Slack Web API."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -137,3 +138,42 @@ def test_subcommands_are_registered_with_usage() -> None:
     names = {s.name: s.usage for s in dispatch.subcommands()}
     assert {"subscribe", "unsubscribe", "subscriptions", "digest"} <= names.keys()
     assert names["subscribe"].startswith("/chain subscribe")
+
+
+def test_signed_slash_command_through_the_app_subscribes_the_channel(
+    store: Store, slack: FakeSlack
+) -> None:
+    """End to end in process: a request signed as Slack signs it reaches the handler through
+    the app factory (which imports these subcommands) and Bolt."""
+    from slack_bolt.request import BoltRequest
+    from slack_signing import command_body, signed_headers
+
+    from bot.app import create_app
+    from bot.config import SlackConfig
+
+    secret = "digestsecret"
+    config = SlackConfig(
+        bot_token=TOKEN,
+        signing_secret=secret,
+        app_token=None,
+        database_url=str(store.engine.url),
+        api_url=slack.api_url,
+    )
+    app = create_app(config, store)
+    slack.set_user("U0ALICE", tz="Europe/Paris")
+    body = command_body("subscribe friday 17:00", response_url=slack.response_url())
+    headers = signed_headers(secret, body, content_type="application/x-www-form-urlencoded")
+    response = app.dispatch(
+        BoltRequest(body=body, headers={k.lower(): [v] for k, v in headers.items()})
+    )
+    assert response.status == 200, response.body
+    payload = json.loads(response.body)
+    assert payload["response_type"] == "ephemeral"
+    assert "Friday 17:00 Europe/Paris" in payload["text"]
+    sub = subs.get_for_channel(store.engine, team_id="T0FAKE", channel_id="C0GENERAL")
+    assert (sub.schedule_text, sub.created_by) == ("Friday 17:00 Europe/Paris", "U0ALICE")
+
+
+def test_confirmation_names_the_utc_day_when_it_differs(store: Store, slack: FakeSlack) -> None:
+    reply = run(store, slack, "subscribe monday 07:00 Asia/Shanghai")
+    assert "07:00 Asia/Shanghai (Sun 23:00 UTC)" in reply.message.text
