@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from store.errors import ConfigError, StoreError
 
@@ -73,6 +74,13 @@ class ChainbotGroup(click.Group):
             sys.exit(2)
         except StoreError as exc:
             click.echo(f"chainbot: {exc}", err=True)
+            sys.exit(1)
+        except SQLAlchemyError as exc:
+            # A safety net: the statement and its parameters (article text, perhaps a URL with
+            # a password) stay out of the message; only the driver's first line is shown.
+            orig = getattr(exc, "orig", None)
+            reason = str(orig).splitlines()[0] if orig is not None and str(orig) else ""
+            click.echo(f"chainbot: database error: {reason or type(exc).__name__}", err=True)
             sys.exit(1)
 
 

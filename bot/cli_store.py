@@ -6,34 +6,19 @@ answer object. Errors a person can act on are one line and a non-zero exit code.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli import StderrProgress, main
 from bot.render import text as render_text
 from store import profile as store_profile
 from store.answers import Answer, Resolution
 from store.api import Stats, Store
-from store.errors import StoreError
-
-
-@contextlib.contextmanager
-def _database_errors() -> Iterator[None]:
-    """A database that cannot be read (a corrupt file, a dropped server) is one line."""
-    try:
-        yield
-    except SQLAlchemyError as exc:
-        orig = getattr(exc, "orig", None)
-        reason = str(orig or exc).splitlines()[0] if str(orig or exc) else type(exc).__name__
-        raise StoreError(f"cannot read the database: {reason}") from None
 
 
 def _open_store() -> Store:
@@ -72,9 +57,8 @@ def chain(query: tuple[str, ...], fmt: str) -> None:
     `help`, `list <kind>`, `timeline <name>`, `compare <a> vs <b>`.
     """
     text = " ".join(query).strip()
-    with _database_errors():
-        store = _open_store()
-        data = _answer(store, text)
+    store = _open_store()
+    data = _answer(store, text)
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
@@ -154,10 +138,9 @@ def _compare(store: Store, text: str) -> dict[str, Any]:
 @main.command()
 def build() -> None:
     """Rebuild the fact store from the seed articles (and any ingested ones)."""
-    with _database_errors():
-        store = Store.open(build_if_empty=False)
-        seconds = _build(store)
-        st = store.stats()
+    store = Store.open(build_if_empty=False)
+    seconds = _build(store)
+    st = store.stats()
     entities = sum(st.entities_by_kind.values())
     click.echo(
         f"Built the fact store in {seconds:.2f} s: {st.documents} documents, {st.facts} facts, "
@@ -183,9 +166,8 @@ def stats_table(st: Stats) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def stats(fmt: str) -> None:
     """Counts: documents, facts, aliases, entities with facts by kind."""
-    with _database_errors():
-        store = _open_store()
-        st = store.stats()
+    store = _open_store()
+    st = store.stats()
     if fmt == "json":
         click.echo(json.dumps(dataclasses.asdict(st), ensure_ascii=False, indent=2))
     else:

@@ -112,6 +112,10 @@ def test_the_same_file_twice_is_skipped(engine: Engine, tmp_path: Path) -> None:
         (b"", "the file is empty"),
         (b"Title: x\n\nNo date here, only a body of words.", "no date"),
         (b"Date: 2020-01-01\n\n\xff\xfe\xfa not text", "not UTF-8"),
+        (
+            ARTICLE.replace("source: Example Daily", "source: " + "S" * 201).encode(),
+            "the source is too long",
+        ),
     ],
 )
 def test_a_bad_file_changes_nothing(

@@ -195,6 +195,9 @@ def _split_header(text: str) -> tuple[dict[str, str], str, int]:
     return fields, text[pos:], pos
 
 
+MAX_HEADER_FIELD = 200
+
+
 def parse_article(
     raw: bytes, filename: str, *, ingested_at: dt.datetime | None = None
 ) -> SourceDocument:
@@ -228,6 +231,12 @@ def parse_article(
         raise StoreError(f"{name}: {exc}") from None
     if sum(ch.isalpha() for ch in body) < 20:
         raise StoreError(f"{name}: no article body after the header")
+    for key in ("source", "author"):
+        # The columns hold 200 characters; PostgreSQL enforces that, so say it here.
+        if len(fields.get(key) or "") > MAX_HEADER_FIELD:
+            raise StoreError(
+                f"{name}: the {key} is too long (at most {MAX_HEADER_FIELD} characters)"
+            )
     title = fields.get("title") or next(
         (line.strip().lstrip("#").strip() for line in body.splitlines() if line.strip()), name
     )
