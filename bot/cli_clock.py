@@ -84,7 +84,7 @@ def clock(
 ) -> None:
     """Post weekly digests on time, exactly once: one cron job per subscription in its own
     time zone; missed send times are caught up at start (marked late)."""
-    from bot.clock import Clock, make_scheduler, single_workspace_factory, summarize
+    from bot.clock import Clock, client_factory, make_scheduler, summarize
 
     fixed = _parse_now(now_text) if now_text else None
     if fixed is not None and not (once or status):
@@ -97,15 +97,14 @@ def clock(
     if status:
         _status(store, now())
         return
-    token = slack_config._token(slack_config.BOT_TOKEN_ENV, "xoxb-")
-    api_url = slack_config._api_url()
+    cfg = slack_config.load("clock")
     if logging.getLogger().level > logging.INFO:
         # One structured line per delivery is the clock's log; show it by default.
         logging.getLogger("chainbot").setLevel(logging.INFO)
         logging.getLogger().setLevel(logging.INFO)
     the_clock = Clock(
         store.engine,
-        single_workspace_factory(token, api_url),
+        client_factory(cfg, store.engine),
         scheduler=make_scheduler(blocking=not once, workers=workers),
         now=now,
         sync_seconds=sync_seconds,

@@ -44,6 +44,7 @@ from bot.delivery import (
 )
 from store import db
 from store import subscriptions as subs
+from store.errors import ConfigError
 from store.models import Delivery
 from store.progress import ProgressFn, no_progress
 
@@ -294,12 +295,25 @@ def single_workspace_factory(token: str, api_url: str) -> ClientFactory:
     return lambda _team_id: client
 
 
+def client_factory(cfg: SlackConfig, engine: Engine) -> ClientFactory:
+    """Each workspace's own token in OAuth mode (looked up, and refreshed when rotation is
+    on, right before each post); otherwise the one ``SLACK_BOT_TOKEN``."""
+    if cfg.oauth is not None:
+        from bot import oauth
+
+        return oauth.clock_client_factory(engine, cfg.api_url)
+    if cfg.bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set")
+    return single_workspace_factory(cfg.bot_token, cfg.api_url)
+
+
 def start_background(cfg: SlackConfig, *, sync_seconds: float = DEFAULT_SYNC_SECONDS) -> Clock:
     """For ``chainbot serve --with-clock``: the clock in background threads of the web
-    process, with the app's own configuration (database, bot token, Web API URL)."""
+    process, with the app's own configuration (database, tokens, Web API URL)."""
+    engine = db.get_engine(cfg.database_url)
     clock = Clock(
-        db.get_engine(cfg.database_url),
-        single_workspace_factory(cfg.bot_token, cfg.api_url),
+        engine,
+        client_factory(cfg, engine),
         scheduler=make_scheduler(blocking=False),
         sync_seconds=sync_seconds,
     )

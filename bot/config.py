@@ -31,7 +31,8 @@ OAUTH_MODULE = "bot.oauth"
 DEFAULT_PORT = 3000
 DEFAULT_API_URL = "https://slack.com/api/"
 
-Mode = Literal["http", "socket"]
+# "clock": the digest clock alone (a bot token or OAuth; no signing secret, no app token).
+Mode = Literal["http", "socket", "clock"]
 
 # Slack tokens are "xoxb-..." (bot) and "xapp-..." (app-level); printable, no spaces.
 _TOKEN_BODY = re.compile(r"^[A-Za-z0-9-]+$")
@@ -114,7 +115,7 @@ def load(mode: Mode = "http") -> SlackConfig:
     HTTP mode with ``SLACK_CLIENT_ID``/``SLACK_CLIENT_SECRET``/``SLACK_STATE_SECRET`` set is
     OAuth distribution: each workspace's token comes from its installation, so
     ``SLACK_BOT_TOKEN`` is optional (and unused by the app). Socket Mode is one workspace."""
-    oauth = _oauth() if mode == "http" else None
+    oauth = _oauth() if mode in ("http", "clock") else None
     needs_token = oauth is None or bool(os.environ.get(BOT_TOKEN_ENV, "").strip())
     bot_token = _token(BOT_TOKEN_ENV, "xoxb-") if needs_token else None
     signing_secret = _signing_secret() if mode == "http" else None

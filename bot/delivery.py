@@ -90,6 +90,8 @@ PAUSE_ERRORS = frozenset(
         "account_inactive",
         "token_revoked",
         "invalid_auth",
+        # An uninstalled workspace (OAuth mode) has no token left to post with.
+        "not_authed",
     }
 )
 # A claim older than this belongs to a clock that died mid-delivery.

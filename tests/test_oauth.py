@@ -391,6 +391,39 @@ def test_the_clock_posts_with_each_workspaces_own_token(
     assert posts["CR1"] != token_sha("xoxe.xoxb-first")
 
 
+def test_chainbot_clock_picks_each_workspaces_token_in_oauth_mode(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `chainbot clock` and `serve --with-clock` build from the environment: no bot
+    token and no signing secret needed, each workspace posted to with its own token."""
+    from bot import clock
+    from bot import config as slack_config
+
+    site.slack.add_install("code-a", team_id="TA", bot_token="xoxb-team-a")
+    site.install("code-a")
+    monkeypatch.setenv("SLACK_API_URL", site.slack.api_url)
+    monkeypatch.setenv(oauth.CLIENT_ID_ENV, CLIENT_ID)
+    monkeypatch.setenv(oauth.CLIENT_SECRET_ENV, CLIENT_SECRET)
+    monkeypatch.setenv(oauth.STATE_SECRET_ENV, STATE_SECRET)
+    factory = clock.client_factory(slack_config.load("clock"), site.engine)
+    factory("TA").chat_postMessage(channel="CA1", text="digest")
+    (post,) = site.slack.ok_calls("chat.postMessage")
+    assert post.token_sha == token_sha("xoxb-team-a")
+
+
+def test_chainbot_clock_in_one_workspace_needs_only_the_bot_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot import config as slack_config
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-single")
+    cfg = slack_config.load("clock")
+    assert cfg.oauth is None and cfg.bot_token == "xoxb-single"
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        slack_config.load("clock")
+
+
 def test_single_workspace_mode_uses_the_bot_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-single")
     assert oauth.load() is None
