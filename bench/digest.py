@@ -43,7 +43,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from http.server import ThreadingHTTPServer  # noqa: E402
 
 from fakeslack import FakeSlack  # noqa: E402
 from sqlalchemy import Engine, delete, select  # noqa: E402
@@ -243,9 +242,6 @@ def main() -> int:
         f"fake Slack limits: 1 message/s per channel; workspace {workspace[0]} per rolling "
         f"{workspace[1]:g} s ({workspace[0] * 60 / workspace[1]:.0f}/min) with 429 + Retry-After"
     )
-    # Slack's edge takes thousands of connections at once; the standard library server's
-    # default listen backlog of 5 would reset connections under this load instead.
-    ThreadingHTTPServer.request_queue_size = 256
     with FakeSlack() as slack:
         results = [
             measure(

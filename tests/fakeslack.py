@@ -122,6 +122,12 @@ class _Rates:
     )
 
 
+class _Server(ThreadingHTTPServer):
+    # Slack's edge takes thousands of connections at once; the standard library's listen
+    # backlog of 5 would reset connections under a fan-out instead.
+    request_queue_size = 256
+
+
 class FakeSlack:
     """See the module docstring."""
 
@@ -146,7 +152,7 @@ class FakeSlack:
         class Handler(_Handler):
             owner = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="fakeslack", daemon=True
