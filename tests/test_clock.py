@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -391,6 +392,20 @@ def test_the_fan_out_benchmark_quick_run_has_no_duplicates_or_losses(tmp_path: P
         channels, messages, _time, _bound, _ratio, _429s, dups, lost = row[22:].split()[:8]
         assert (dups, lost) == ("0", "0") and messages == str(2 * int(channels)), row
     assert "duplicates and losses: none" in result.stdout
+    # The same topology as the full run: the channels subscribed through two web replicas,
+    # which also answered lookups while the clocks fanned out, without a single error.
+    web = [line for line in result.stdout.splitlines() if line.startswith("web replicas, ")]
+    assert len(web) == 2
+    for line in web:
+        found = re.search(
+            r": (\d+) subscribe requests .*, (\d+) lookup requests .*, errors (\d+); "
+            r"(\d+) subscriptions in the database for (\d+) channels$",
+            line,
+        )
+        assert found, line
+        subscribes, lookups, errors, in_db, channels = map(int, found.groups())
+        assert subscribes == in_db == channels == 60 and lookups > 0 and errors == 0, line
+    assert "web replica errors: none" in result.stdout
 
 
 def _always_subscription(engine: Engine, channel: str) -> subs.SubscriptionView:
