@@ -283,7 +283,7 @@ def render_card(
     for a card that is already shared). A place with no facts gets its honest short answer.
     """
     if not profile.has_facts:
-        return render_place(profile)
+        return render_place(profile, resolution=resolution)
     slug = profile.entity.slug
     pages = _paginate(_view_sections(profile, view))
     if not pages:  # a timeline with no dated facts
@@ -301,6 +301,7 @@ def render_card(
         facts_line += f" · page {page + 1} of {len(pages)}"
     if page == 0 and view == "card":
         blocks.append(_summary_block(profile, resolution))
+        blocks.extend(_also_meant_blocks(resolution, ids))
     blocks.append(context([facts_line]))
     blocks.extend(_page_blocks(pages[page]))
     if page == len(pages) - 1:
@@ -349,10 +350,21 @@ def render_timeline(profile: Profile, *, page: int = 0, shareable: bool = True) 
     return render_card(profile, page=page, view="timeline", shareable=shareable)
 
 
-def render_place(profile: Profile) -> Message:
+def render_place(profile: Profile, *, resolution: Resolution | None = None) -> Message:
     """A real place the articles never name: what it is, and that the store has nothing."""
     line = escape(plain.place_text(profile))
-    return Message(text=_fallback(line), blocks=[header(profile.entity.name), section(line)])
+    blocks = [header(profile.entity.name), section(line), *_also_meant_blocks(resolution, _Ids())]
+    also = plain.also_meant_text(resolution)
+    text = f"{line}\n{escape(also)}" if also else line
+    return Message(text=_fallback(text), blocks=blocks)
+
+
+def _also_meant_blocks(resolution: Resolution | None, ids: _Ids) -> list[Block]:
+    """ "Not what you meant?" and a button per easily confused name, for a found answer."""
+    if resolution is None or resolution.status != "found":
+        return []
+    buttons = _candidate_buttons(resolution, ids)
+    return [context(["Not what you meant?"]), buttons] if buttons else []
 
 
 # --------------------------------------------------------------------------- lookups

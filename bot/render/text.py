@@ -157,28 +157,45 @@ def match_note(resolution: Resolution | None) -> str | None:
     return f'(closest match for "{echo_query(resolution.query)}")'
 
 
+def also_meant_text(resolution: Resolution | None, *, slack: bool = False) -> str | None:
+    """A found name that is easily confused with another (Qinghai and Qingdao) names the
+    other too, so a garble or a slip of the keyboard is never silently taken at its word."""
+    if resolution is None or resolution.status != "found" or not resolution.candidates:
+        return None
+    names = ", ".join(_candidate_label(c, slack=slack) for c in resolution.candidates)
+    return f"Not what you meant? Also: {names}."
+
+
 def card_text(
     profile: Profile, *, slack: bool = False, resolution: Resolution | None = None
 ) -> str:
     """The whole entity card: head, sections of cited facts, related entities, sources."""
     if not profile.has_facts:
-        return place_text(profile, slack=slack)
+        return place_text(profile, slack=slack, resolution=resolution)
     lines = _head_lines(profile, slack=slack, note=match_note(resolution))
+    also = also_meant_text(resolution, slack=slack)
+    if also:
+        lines.append(also)
     lines += _sections_lines(layout.card_sections(profile), slack=slack)
     lines += _related_lines(profile, slack=slack)
     lines += _sources_lines(profile, slack=slack)
     return "\n".join(lines)
 
 
-def place_text(profile: Profile, *, slack: bool = False) -> str:
+def place_text(
+    profile: Profile, *, slack: bool = False, resolution: Resolution | None = None
+) -> str:
     """A real place the articles never name: what it is, and that nothing is stored."""
     esc = _esc(slack)
     summary = profile.summary.strip().rstrip(".")
     name = esc(profile.entity.name)
     # A gazetteer description reads "a city in Hebei province": make it a sentence.
     if summary.split(" ", 1)[0] in ("a", "an", "the"):
-        return f"{name} is {esc(summary)}. The store has nothing on it yet."
-    return f"{name}: {esc(summary)}. The store has nothing on it yet."
+        line = f"{name} is {esc(summary)}. The store has nothing on it yet."
+    else:
+        line = f"{name}: {esc(summary)}. The store has nothing on it yet."
+    also = also_meant_text(resolution, slack=slack)
+    return f"{line}\n{also}" if also else line
 
 
 def timeline_text(profile: Profile, *, slack: bool = False) -> str:
