@@ -2,7 +2,7 @@
 processes, beside web replicas, all on one database, against the fake Slack Web API enforcing
 Slack's posting limits: the deployment topology of a scaled-out Chain Bot.
 
-    python bench/digest.py                  # 1,000 channels, 2 clocks, 2 web replicas
+    python bench/digest.py                  # 1,000 channels, 2 clocks, 2 web replicas (~3 min)
     python bench/digest.py --quick          # 60 channels, a tighter workspace window
     python bench/digest.py --database-url postgresql+psycopg://... --clocks 3 --web-replicas 2
 
@@ -28,6 +28,9 @@ error and fails the run. The replicas write the subscriptions at today's date; t
 dates them back to 2019-12-01 (``created_at``/``updated_at`` only) because the clocks replay
 2019-12-23 (below). ``--web-replicas 0`` writes the subscriptions directly instead.
 
+A ``--database-url`` is used as it is: the seed store is built there if it is empty, and the
+bench removes only its own two teams' subscriptions and deliveries before each run.
+
 Every digest is the real one (the week of 2019-12-16, from the seed store: a top-level post and
 its thread), posted by ``--clocks`` separate processes started together, all competing for the
 same deliveries. The table shows total time against the bound, messages posted, the 429s seen,
@@ -44,6 +47,7 @@ import importlib.util
 import json
 import os
 import secrets
+import statistics
 import string
 import subprocess
 import sys
@@ -126,13 +130,6 @@ print(json.dumps({"outcomes": counts, "ratelimited": clock.deliverer.counters.ra
 """
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
-
-
 @dataclass
 class WebFigures:
     """What the web replicas did during one run."""
@@ -142,8 +139,11 @@ class WebFigures:
     errors: int = 0
     subscriptions_in_db: int = 0
 
-    def p99(self, values: list[float]) -> str:
-        return f"{percentile(values, 99):.1f}" if values else "-"
+    @staticmethod
+    def p99(values: list[float]) -> str:
+        if len(values) < 2:
+            return f"{values[0]:.1f}" if values else "-"
+        return f"{statistics.quantiles(values, n=100, method='inclusive')[98]:.1f}"
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ class Replicas:
             response = conn.getresponse()
             raw = response.read()
             status = response.status
-        except OSError:
+        except (OSError, http.client.HTTPException):
             return False, (time.perf_counter() - began) * 1000, ""
         finally:
             conn.close()
@@ -259,10 +259,13 @@ def subscribe_through_web(
         )
         return ok and shown.startswith("Subscribed:"), ms
 
-    with ThreadPoolExecutor(max_workers=SUBSCRIBE_AT_ONCE) as pool:
+    pool = ThreadPoolExecutor(max_workers=SUBSCRIBE_AT_ONCE)
+    try:
         for ok, ms in pool.map(one, range(len(names))):
             web.subscribe_ms.append(ms)
             web.errors += not ok
+    finally:
+        pool.shutdown(cancel_futures=True)  # on Ctrl-C, drop the requests not yet sent
     with db.session_scope(engine) as session:
         per_channel = dict(
             session.execute(
@@ -282,8 +285,9 @@ def subscribe_through_web(
 
 
 class LookupStream:
-    """Signed ``/chain <name>`` lookups from a few clients, paced to ``LOOKUPS_PER_SECOND`` in
-    all, until ``stop()`` or ``limit`` requests."""
+    """Signed ``/chain <name>`` lookups (bench/http.py's mix) from two clients per replica,
+    paced to ``LOOKUPS_PER_SECOND`` in all, from entering the block until it is left or
+    ``limit`` requests have been sent."""
 
     def __init__(self, replicas: Replicas, team: str, limit: int, web: WebFigures) -> None:
         self.replicas = replicas
@@ -476,6 +480,8 @@ def main() -> int:
         "--lookups", type=int, help="most /chain lookups per run during the fan-out (default 400)"
     )
     args = parser.parse_args()
+    if args.web_replicas < 0:
+        parser.error("--web-replicas must be 0 or more")
 
     channels = args.channels or (60 if args.quick else 1000)
     workspace = (
