@@ -3,8 +3,8 @@ migrations, the fact-store build and rebuild, lookups through the Store API, and
 claim. Both databases are fresh and measured in the same run.
 
     eval "$(scripts/ci_postgres.sh start)"        # a throwaway server, if you have none
-    python bench/backends.py                       # PostgreSQL at CHAINBOT_TEST_POSTGRES_URL
-    python bench/backends.py --database-url postgresql+psycopg://user:pw@host/db
+    python -m bench.backends                       # PostgreSQL at CHAINBOT_TEST_POSTGRES_URL
+    python -m bench.backends --database-url postgresql+psycopg://user:pw@host/db
 
 The PostgreSQL URL must name a server where the user may CREATE DATABASE: the benchmark
 works in a new database it drops afterwards.
@@ -16,21 +16,18 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path[0] = str(Path(__file__).resolve().parent.parent)
+from alembic import command
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.pool import NullPool
 
-from alembic import command  # noqa: E402
-from sqlalchemy import create_engine, make_url  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
-
-from store import Store, db, schema, subscriptions  # noqa: E402
-from store.models import Subscription  # noqa: E402
+from store import Store, db, schema, subscriptions
+from store.models import Subscription
 
 QUERIES = ["qingdao", "tsingtao", "青岛", "qingdoa", "xiongan", "bubi", "state grid", "pizza"]
 LOOKUP_ROUNDS = 30

@@ -2,9 +2,9 @@
 processes, beside web replicas, all on one database, against the fake Slack Web API enforcing
 Slack's posting limits: the deployment topology of a scaled-out Chain Bot.
 
-    python bench/digest.py                  # 1,000 channels, 2 clocks, 2 web replicas (~3 min)
-    python bench/digest.py --quick          # 60 channels, a tighter workspace window
-    python bench/digest.py --database-url postgresql+psycopg://... --clocks 3 --web-replicas 2
+    python -m bench.digest                  # 1,000 channels, 2 clocks, 2 web replicas (~3 min)
+    python -m bench.digest --quick          # 60 channels, a tighter workspace window
+    python -m bench.digest --database-url postgresql+psycopg://... --clocks 3 --web-replicas 2
 
 Two runs, same code, same database, measured in this process:
 
@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
+import http.client
 import json
 import os
 import secrets
@@ -60,39 +60,18 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
-ROOT = Path(__file__).resolve().parent.parent
-# bench/ holds http.py, which would shadow the standard library's http package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+from fakeslack import FakeSlack
+from slack_signing import FORM, command_body, signed_headers
+from sqlalchemy import Engine, delete, func, select, update
 
-import http.client  # noqa: E402  (only now that bench/http.py cannot shadow it)
-
-from fakeslack import FakeSlack  # noqa: E402
-from slack_signing import FORM, command_body, signed_headers  # noqa: E402
-from sqlalchemy import Engine, delete, func, select, update  # noqa: E402
-
-from bot.render.digest import digest_messages  # noqa: E402
-from store import Store, db  # noqa: E402
-from store import subscriptions as subs  # noqa: E402
-from store.digest import compose_digest  # noqa: E402
-from store.models import Delivery, Subscription  # noqa: E402
-
-
-def _load_http_bench() -> ModuleType:
-    """bench/http.py (its ``start_server``/``stop`` and query mix), under a name that does not
-    shadow the standard library's ``http``."""
-    spec = importlib.util.spec_from_file_location("bench_http", ROOT / "bench" / "http.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-http_bench = _load_http_bench()
+from bench import ROOT
+from bench.serve import QUERIES, start_server, stop
+from bot.render.digest import digest_messages
+from store import Store, db
+from store import subscriptions as subs
+from store.digest import compose_digest
+from store.models import Delivery, Subscription
 
 # Well formed (Bolt checks the prefix), and not a real token.
 TOKEN = "xoxb-0000000000-0000000000-benchdigestnotarealtoken"
@@ -211,14 +190,14 @@ def web_replicas(count: int, url: str, api_url: str, response_url: str) -> Itera
     try:
         ports = []
         for _ in range(count):
-            process, port = http_bench.start_server("chain", env, WEB_CONCURRENCY)
+            process, port = start_server("chain", env, WEB_CONCURRENCY)
             processes.append(process)
             ports.append(port)
         yield Replicas(ports, secret, response_url)
     finally:
         for process in processes:
             if process.poll() is None:
-                http_bench.stop(process)
+                stop(process)
 
 
 def reset_team(engine: Engine, team: str) -> None:
@@ -285,7 +264,7 @@ def subscribe_through_web(
 
 
 class LookupStream:
-    """Signed ``/chain <name>`` lookups (bench/http.py's mix) from two clients per replica,
+    """Signed ``/chain <name>`` lookups (bench.serve's mix) from two clients per replica,
     paced to ``LOOKUPS_PER_SECOND`` in all, from entering the block until it is left or
     ``limit`` requests have been sent."""
 
@@ -311,7 +290,7 @@ class LookupStream:
             thread.join(timeout=2 * REQUEST_TIMEOUT)
 
     def _client(self, client: int) -> None:
-        queries = http_bench.QUERIES
+        queries = QUERIES
         while not self._done.is_set():
             with self._lock:
                 n = next(self._budget, None)

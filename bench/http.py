@@ -7,9 +7,9 @@ lookup and rendering the card. A third row, for information, is the same ``/chai
 per-build answer memo (``bot.cache``) turned off: every request asks the database and
 renders, which is what each worker's first request for a name costs.
 
-    python bench/http.py                 # 20 concurrent clients, 40 requests each
-    python bench/http.py --quick         # a short run (used by the test suite)
-    python bench/http.py --database-url postgresql+psycopg://...   # another database
+    python -m bench.http                 # 20 concurrent clients, 40 requests each
+    python -m bench.http --quick         # a short run (used by the test suite)
+    python -m bench.http --database-url postgresql+psycopg://...   # another database
 
 Prints p50/p99 latency and requests per second for each, the /chain : no-op ratio, and the
 targets (p99 under 100 ms; at least 70% of the baseline's throughput).
@@ -17,49 +17,24 @@ targets (p99 under 100 ms; at least 70% of the baseline's throughput).
 
 from __future__ import annotations
 
-import sys
+import argparse
+import http.client
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-# This file is named http.py, so the folder Python puts first on sys.path when it runs as a
-# script would shadow the standard library's http package: drop it before anything imports it.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+from fakeslack import FakeSlack
+from slack_signing import FORM, command_body, signed_headers
 
-import argparse  # noqa: E402
-import http.client  # noqa: E402
-import os  # noqa: E402
-import signal  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # fakeslack, slack_signing
-sys.path.insert(0, str(ROOT))
-
-from fakeslack import FakeSlack  # noqa: E402
-from slack_signing import FORM, command_body, signed_headers  # noqa: E402
+from bench.serve import QUERIES, start_server, stop
 
 TOKEN = "xoxb-bench-0000-notarealtoken"
 SECRET = "benchsecret0123456789abcdef0123"
 P99_TARGET_MS = 100.0
 THROUGHPUT_TARGET = 0.70
-# Names the seed store knows (cards of different sizes), a typo and a miss.
-QUERIES = (
-    "Qingdao",
-    "Shanghai",
-    "Chongqing",
-    "Shandong",
-    "Bubi",
-    "Lingang",
-    "Qingdoa",
-    "Atlantis",
-    "help",
-    "list companies",
-)
 
 
 @dataclass(frozen=True)
@@ -83,58 +58,6 @@ class Result:
     @property
     def rps(self) -> float:
         return self.count / self.seconds if self.seconds else 0.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited with {process.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("the server did not become healthy")
-
-
-def start_server(
-    variant: str, env: dict[str, str], workers: int | None
-) -> tuple[subprocess.Popen[bytes], int]:
-    """``chain``: the real ``chainbot serve``; ``noop``/``uncached``: this script's own
-    bench-only variants of the same server."""
-    port = _free_port()
-    if variant == "chain":
-        args = [sys.executable, "-c", "from bot.cli import main; main()", "serve"]
-        args += ["--host", "127.0.0.1"]
-    else:
-        args = [sys.executable, __file__, "--serve-variant", variant]
-    if workers:
-        args += ["--workers", str(workers)]
-    process = subprocess.Popen(
-        args, env={**env, "PORT": str(port)}, cwd=ROOT, stdout=subprocess.DEVNULL
-    )
-    _wait_healthy(port, process)
-    return process, port
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    # SIGINT is gunicorn's quick shutdown; nothing is in flight once the load has finished.
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def run_load(label: str, port: int, response_url: str, clients: int, per_client: int) -> Result:
@@ -224,29 +147,6 @@ def print_table(results: list[Result], clients: int, database: str) -> None:
     )
 
 
-def serve_variant(variant: str) -> None:
-    """A bench-only server (run as a subprocess of this script): ``noop`` acks ``/chain`` at
-    once; ``uncached`` answers without the per-build memo."""
-    from bot import config as slack_config
-    from bot import server
-    from bot.app import create_app
-    from store import Store
-
-    workers = None
-    if "--workers" in sys.argv:
-        workers = int(sys.argv[sys.argv.index("--workers") + 1])
-    cfg = slack_config.load("http")
-    Store.open(cfg.database_url).engine.dispose()
-
-    def factory() -> server.WsgiApp:
-        store = Store.open(cfg.database_url, build_if_empty=False)
-        store.engine.dispose(close=False)
-        app = create_app(cfg, store, noop_commands=variant == "noop", cache=variant != "uncached")
-        return server.wsgi_app(app, store)
-
-    server.run(factory, host="127.0.0.1", port=cfg.port, workers=workers)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=20)
@@ -281,7 +181,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if "--serve-variant" in sys.argv:
-        serve_variant(sys.argv[sys.argv.index("--serve-variant") + 1])
-    else:
-        main()
+    main()

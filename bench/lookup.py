@@ -3,9 +3,9 @@
 aliases, measured in the same run), peak memory, and the scorer comparison behind
 ``store.lookup``'s choice of scorer.
 
-    python bench/lookup.py                 # full run (about two minutes)
-    python bench/lookup.py --quick         # smoke run (seconds)
-    python bench/lookup.py --database-url postgresql+psycopg://...   # build and query there
+    python -m bench.lookup                 # full run (about two minutes)
+    python -m bench.lookup --quick         # smoke run (seconds)
+    python -m bench.lookup --database-url postgresql+psycopg://...   # build and query there
 
 ``--database-url`` REBUILDS the fact tables of that database (app tables are untouched, as
 with ``chainbot build``); without it a throwaway SQLite file is used.
@@ -19,7 +19,6 @@ import os
 import random
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -28,13 +27,9 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-# Run as a script, the project root (not bench/, whose modules could shadow the standard
-# library's) must come first on the path.
-sys.path[0] = str(Path(__file__).resolve().parent.parent)
-
-from store import Store  # noqa: E402
-from store.lookup import SCORERS, AliasIndex, IndexedEntity, get_index  # noqa: E402
-from store.textnorm import fold  # noqa: E402
+from store import Store
+from store.lookup import SCORERS, AliasIndex, IndexedEntity, get_index
+from store.textnorm import fold
 
 HEADER = (
     "| what | aliases | queries | ours median ms | ours p99 ms | WRatio median ms | WRatio p99 ms |"

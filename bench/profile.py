@@ -5,29 +5,26 @@ a naive baseline that walks the ORM relationships fact by fact (lazy loads: the 
 measured in the same run on the same database; then the renderers (Block Kit card page,
 full text card) on the profiles.
 
-    python bench/profile.py            # builds a throwaway SQLite store from the seeds
-    python bench/profile.py --rounds 5
+    python -m bench.profile            # builds a throwaway SQLite store from the seeds
+    python -m bench.profile --rounds 5
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-sys.path[0] = str(Path(__file__).resolve().parent.parent)
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
-from sqlalchemy import event, select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from bot.render import blocks, text  # noqa: E402
-from store import Store  # noqa: E402
-from store.models import Entity, Mention  # noqa: E402
-from store.profile import get_profile  # noqa: E402
+from bot.render import blocks, text
+from store import Store
+from store.models import Entity, Mention
+from store.profile import get_profile
 
 
 def naive_profile(store: Store, slug: str) -> int:

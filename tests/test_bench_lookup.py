@@ -1,4 +1,4 @@
-"""``python bench/lookup.py --quick`` runs end to end (figures are not checked here)."""
+"""``python -m bench.lookup --quick`` runs end to end (figures are not checked here)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_bench_quick_runs(tmp_path: Path) -> None:
+def test_bench_quick_runs() -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "lookup.py"), "--quick"],
-        cwd=tmp_path,
+        [sys.executable, "-m", "bench.lookup", "--quick"],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,

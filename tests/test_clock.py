@@ -378,12 +378,14 @@ def test_missing_token_is_one_clear_line(seed_db_url: str, slack: FakeSlack) -> 
 
 @pytest.mark.slow
 def test_the_fan_out_benchmark_quick_run_has_no_duplicates_or_losses(tmp_path: Path) -> None:
-    bench = Path(__file__).resolve().parent.parent / "bench" / "digest.py"
+    root = Path(__file__).resolve().parent.parent
+    database = f"sqlite:///{tmp_path / 'b.db'}"
     result = subprocess.run(
-        [sys.executable, str(bench), "--quick", "--database-url", f"sqlite:///{tmp_path / 'b.db'}"],
+        [sys.executable, "-m", "bench.digest", "--quick", "--database-url", database],
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=root,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith(("baseline", "Slack"))]

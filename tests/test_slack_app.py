@@ -226,7 +226,7 @@ def test_documented_example_passes_bolts_check_with_the_clock_pinned(
 
 def test_bench_http_quick_runs(seed_db_url: str) -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench/http.py"), "--quick", "--database-url", seed_db_url],
+        [sys.executable, "-m", "bench.http", "--quick", "--database-url", seed_db_url],
         capture_output=True,
         text=True,
         timeout=180,
