@@ -27,7 +27,10 @@ USAGE_LINES = (
     ("/chain timeline <name>", "dated facts, oldest first"),
     ("/chain compare <a> vs <b>", "two entities side by side"),
     ("/chain autolink on|off", "short replies when this channel names a known company"),
-    ("/chain subscribe [weekday] [HH:MM] [time zone]", "a weekly digest in this channel"),
+    (
+        "/chain subscribe [weekday] [HH:MM] [time zone] [always]",
+        "a weekly digest in this channel",
+    ),
     ("/chain unsubscribe", "stop this channel's digest"),
     ("/chain subscriptions", "this channel's digest settings"),
     ("/chain digest [YYYY-MM-DD]", "preview the digest for a week"),
