@@ -134,6 +134,21 @@ def test_digest_preview_rejects_a_bad_date(store: Store, slack: FakeSlack) -> No
     assert "not a date" in reply.message.text
 
 
+def test_digest_preview_says_which_monday_it_chose(store: Store, slack: FakeSlack) -> None:
+    text = shown(run(store, slack, "digest 2019-12-18"))
+    assert "2019-12-18 is a Wednesday: showing the week from Monday 2019-12-16" in text
+
+
+def test_digest_preview_echoes_hostile_input_short_and_escaped(
+    store: Store, slack: FakeSlack
+) -> None:
+    reply = run(store, slack, "digest <!channel> " + "x" * 5000)
+    assert_valid_message(reply.message)
+    body = json.dumps(reply.message.blocks)
+    assert "<!channel>" not in body and "&lt;!channel&gt;" in body
+    assert len(reply.message.text) < 200
+
+
 def test_subcommands_are_registered_with_usage() -> None:
     names = {s.name: s.usage for s in dispatch.subcommands()}
     assert {"subscribe", "unsubscribe", "subscriptions", "digest"} <= names.keys()

@@ -144,21 +144,23 @@ def subscriptions(request: dispatch.Request) -> dispatch.Reply:
 
 def digest(request: dispatch.Request) -> dispatch.Reply:
     from bot.render.digest import digest_messages
-    from store.digest import compose_digest
+    from store.digest import compose_digest, parse_week, week_of
 
     text = request.text.strip()
+    note = None
     if text:
-        try:
-            day = dt.date.fromisoformat(text)
-        except ValueError:
-            return _error(f"`{text}` is not a date: use YYYY-MM-DD, e.g. 2019-12-16")
+        try:  # the same date rules and messages as `chainbot digest --week`
+            week, note = parse_week(text)
+        except ValueError as exc:
+            return _error(str(exc))
     else:
-        day = _now().date()
-    week = day - dt.timedelta(days=day.weekday())
+        week = week_of(_now().date())
     composed = compose_digest(request.store.engine, week, now=_now())
     messages = digest_messages(composed)
     first = messages[0]
     extra = [f"Preview, only you can see it: the week of Monday {week:%Y-%m-%d}."]
+    if note:
+        extra.append(escape(note))
     if len(messages) > 1:
         extra.append(f"Part 1 of {len(messages)}: the rest would follow in the thread.")
     blocks = [*first.blocks[: limits.MAX_BLOCKS - 1], context(extra)]
