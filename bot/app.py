@@ -180,7 +180,7 @@ def create_app(
     cache: bool = True,
 ) -> App:
     """The Bolt app. ``noop_commands`` makes ``/chain`` ack at once with an empty body: the
-    baseline of ``bench/http.py`` (same server, same signature checks, no work); ``cache=False``
+    baseline of ``bench.http`` (same server, same signature checks, no work); ``cache=False``
     turns off the per-build answer memo (``bot.cache``), for the same benchmark."""
     install_redaction(config)
     app = _bolt_app(config, store, client)

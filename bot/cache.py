@@ -44,7 +44,7 @@ class CachedStore:
         enabled: bool = True,
     ) -> None:
         self.store = store
-        # Off only to measure what the memo saves (bench/http.py): every call goes through.
+        # Off only to measure what the memo saves (bench.http): every call goes through.
         self.enabled = enabled
         self._check_every = check_every
         self._clock = clock

@@ -20,7 +20,7 @@ Pipeline for a query
 
 The scorer
 ----------
-Chosen by measurement: ``python bench/lookup.py``, section "Scorer comparison", runs every
+Chosen by measurement: ``python -m bench.lookup``, section "Scorer comparison", runs every
 scorer in ``SCORERS`` through this same pipeline over a labelled set on the seed store (exact
 names, aliases, typos and transpositions, reordered words, a fragment of a long title,
 Hunan/Hainan and Shanxi/Shaanxi near-misses, and ten misses). One run (2 cores, busy):
