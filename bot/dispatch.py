@@ -10,7 +10,7 @@ this module::
 
     def subscribe(request: dispatch.Request) -> dispatch.Reply: ...
 
-    dispatch.register("subscribe", subscribe, "/chain subscribe [weekday] [HH:MM] [tz]")
+    dispatch.register("subscribe", subscribe)  # usage: the line /chain help shows for it
 
 A handler returns a ``Reply`` (a rendered ``Message`` and where it goes); it runs before the
 ack, so it must be quick (the store answers in milliseconds).
@@ -33,6 +33,7 @@ from bot.cache import CachedStore
 from bot.render import blocks as render
 from bot.render.blocks import Message
 from bot.render.mrkdwn import escape
+from bot.render.text import usage_line
 from store import Store
 from store.answers import EntityRef
 from store.profile import normalise_kind
@@ -105,11 +106,13 @@ class Subcommand:
 _REGISTRY: dict[str, Subcommand] = {}
 
 
-def register(name: str, handler: Handler, usage: str) -> None:
-    """Add (or replace) the subcommand ``name`` (one word, matched in any letter case)."""
+def register(name: str, handler: Handler, usage: str | None = None) -> None:
+    """Add (or replace) the subcommand ``name`` (one word, matched in any letter case).
+    Its usage defaults to the line ``/chain help`` shows for it, so a subcommand the help does
+    not list fails here instead of going unannounced."""
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
         raise ValueError(f"bad subcommand name {name!r}")
-    _REGISTRY[name] = Subcommand(name, handler, usage)
+    _REGISTRY[name] = Subcommand(name, handler, usage or usage_line(name))
 
 
 def subcommands() -> list[Subcommand]:
@@ -243,8 +246,8 @@ def autolink_(request: Request) -> Reply:
     return Reply(Message(text=escape(line.replace("*", "")), blocks=[render.section(line)]))
 
 
-register("help", help_, "/chain help")
-register("list", list_, "/chain list cities|provinces|policies|projects|companies")
-register("timeline", timeline, "/chain timeline <name>")
-register("compare", compare, "/chain compare <a> vs <b>")
-register("autolink", autolink_, "/chain autolink on|off")
+register("help", help_)
+register("list", list_)
+register("timeline", timeline)
+register("compare", compare)
+register("autolink", autolink_)

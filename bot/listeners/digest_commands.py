@@ -25,6 +25,7 @@ from bot import dispatch
 from bot.render import limits
 from bot.render.blocks import Message, context, section
 from bot.render.mrkdwn import escape
+from bot.render.text import usage_line
 from store import subscriptions as subs
 
 log = logging.getLogger("chainbot.digest_commands")
@@ -79,7 +80,7 @@ def subscribe(request: dispatch.Request) -> dispatch.Reply:
     try:
         spec = subs.parse_schedule(request.text)
     except subs.ScheduleError as exc:
-        return _error(f"{exc}. Usage: /chain subscribe [weekday] [HH:MM] [time zone] [always]")
+        return _error(f"{exc}. Usage: {usage_line('subscribe')}")
     user_tz = _user_tz(request) if spec.tz is None else None
     resolved = subs.resolve_spec(spec, user_tz)
     now = _now()
@@ -167,7 +168,7 @@ def digest(request: dispatch.Request) -> dispatch.Reply:
     return dispatch.Reply(Message(text=first.text, blocks=blocks))
 
 
-dispatch.register("subscribe", subscribe, "/chain subscribe [weekday] [HH:MM] [time zone] [always]")
-dispatch.register("unsubscribe", unsubscribe, "/chain unsubscribe")
-dispatch.register("subscriptions", subscriptions, "/chain subscriptions")
-dispatch.register("digest", digest, "/chain digest [YYYY-MM-DD]")
+dispatch.register("subscribe", subscribe)
+dispatch.register("unsubscribe", unsubscribe)
+dispatch.register("subscriptions", subscriptions)
+dispatch.register("digest", digest)

@@ -36,6 +36,17 @@ USAGE_LINES = (
     ("/chain digest [YYYY-MM-DD]", "preview the digest for a week"),
 )
 
+
+def usage_line(subcommand: str) -> str:
+    """The help's usage for one subcommand (``/chain subscribe [weekday] ...``), so error
+    messages and the dispatcher's registry quote the help instead of retyping it."""
+    prefix = f"/chain {subcommand}"
+    for usage, _meaning in USAGE_LINES:
+        if usage == prefix or usage.startswith(prefix + " "):
+            return usage
+    raise KeyError(subcommand)
+
+
 _USAGE_REASONS = {
     "empty": "",
     "too_long": "That query is too long to be a name.",
