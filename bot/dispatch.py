@@ -112,7 +112,7 @@ def register(name: str, handler: Handler, usage: str | None = None) -> None:
     not list fails here instead of going unannounced."""
     if not re.fullmatch(r"[a-z][a-z0-9_-]*", name):
         raise ValueError(f"bad subcommand name {name!r}")
-    _REGISTRY[name] = Subcommand(name, handler, usage or usage_line(name))
+    _REGISTRY[name] = Subcommand(name, handler, usage_line(name) if usage is None else usage)
 
 
 def subcommands() -> list[Subcommand]:
