@@ -144,36 +144,35 @@ class ComposedDigest:
     has_news: bool
 
 
-class Composer(Protocol):
-    def __call__(
-        self,
-        engine: Engine,
-        week_start: dt.date,
-        *,
-        new_since: dt.datetime | None,
-        archive_if_empty: bool,
-        now: dt.datetime,
-        late_note: str | None,
-    ) -> ComposedDigest: ...
+@dataclass(frozen=True)
+class DigestRequest:
+    """What one channel's digest is made of. Two requests are equal (and share a cached
+    digest) when everything but ``now`` matches: ``now`` only bounds which ingested articles
+    count as new, and within a fan-out that changes nothing that matters."""
+
+    week_start: dt.date
+    new_since: dt.datetime | None
+    archive_if_empty: bool
+    late_note: str | None
+    now: dt.datetime = field(compare=False)
 
 
-def compose_with_store(
-    engine: Engine,
-    week_start: dt.date,
-    *,
-    new_since: dt.datetime | None,
-    archive_if_empty: bool,
-    now: dt.datetime,
-    late_note: str | None,
-) -> ComposedDigest:
+Composer = Callable[[Engine, DigestRequest], ComposedDigest]
+
+
+def compose_with_store(engine: Engine, request: DigestRequest) -> ComposedDigest:
     """The real composer: ``store.digest`` picks the items, ``bot.render.digest`` renders."""
     from bot.render.digest import digest_messages
     from store.digest import compose_digest
 
     digest = compose_digest(
-        engine, week_start, new_since=new_since, archive_if_empty=archive_if_empty, now=now
+        engine,
+        request.week_start,
+        new_since=request.new_since,
+        archive_if_empty=request.archive_if_empty,
+        now=request.now,
     )
-    messages = digest_messages(digest, late_note=late_note)
+    messages = digest_messages(digest, late_note=request.late_note)
     return ComposedDigest(
         messages=list(messages),
         item_count=digest.item_count,
@@ -182,11 +181,10 @@ def compose_with_store(
 
 
 class CachedComposer:
-    """Reuses a composed digest for identical requests within ``ttl``: in one fan-out most
+    """Reuses a composed digest for equal requests within ``ttl``: in one fan-out most
     channels get the very same digest (same week, same "new since", same lateness), and
     composing it once instead of a thousand times keeps a large fan-out bound by Slack's rate
-    limits rather than by the CPU. ``now`` is left out of the key: it only bounds which
-    ingested articles count as new, and within ``ttl`` that changes nothing that matters."""
+    limits rather than by the CPU."""
 
     def __init__(
         self,
@@ -202,17 +200,8 @@ class CachedComposer:
         self._entries: dict[tuple[Any, ...], tuple[float, ComposedDigest]] = {}
         self._key_locks: dict[tuple[Any, ...], threading.Lock] = {}
 
-    def __call__(
-        self,
-        engine: Engine,
-        week_start: dt.date,
-        *,
-        new_since: dt.datetime | None,
-        archive_if_empty: bool,
-        now: dt.datetime,
-        late_note: str | None,
-    ) -> ComposedDigest:
-        key = (engine.url, week_start, new_since, archive_if_empty, late_note)
+    def __call__(self, engine: Engine, request: DigestRequest) -> ComposedDigest:
+        key = (engine.url, request)
         with self._lock:
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:  # one composition per key, the other threads wait for it
@@ -220,14 +209,7 @@ class CachedComposer:
                 hit = self._entries.get(key)
                 if hit is not None and self._clock() - hit[0] < self.ttl:
                     return hit[1]
-            composed = self.inner(
-                engine,
-                week_start,
-                new_since=new_since,
-                archive_if_empty=archive_if_empty,
-                now=now,
-                late_note=late_note,
-            )
+            composed = self.inner(engine, request)
             with self._lock:
                 self._prune()
                 self._entries[key] = (self._clock(), composed)
@@ -453,14 +435,14 @@ class Deliverer:
     ) -> Outcome:
         now = self.now()
         try:
-            composed = self.composer(
-                self.engine,
-                week,
+            request = DigestRequest(
+                week_start=week,
                 new_since=subs.last_sent_at(self.engine, sub.id, before_week=week),
                 archive_if_empty=not sub.skip_empty,
-                now=now,
                 late_note=late_note(send_time, sub.tz) if late else None,
+                now=now,
             )
+            composed = self.composer(self.engine, request)
         except Exception as exc:
             logger.exception("composing the digest failed (subscription %s)", sub.id)
             return self._finish(sub, delivery_id, week, "failed", late, started, _error_code(exc))

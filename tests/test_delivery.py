@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -19,6 +20,7 @@ from bot.delivery import (
     METADATA_EVENT,
     ComposedDigest,
     Deliverer,
+    DigestRequest,
     Pacer,
     compose_with_store,
     delivery_client,
@@ -44,10 +46,10 @@ class StubComposer:
         self.calls: list[dict[str, object]] = []
         self._lock = threading.Lock()
 
-    def __call__(self, engine: Engine, week_start: dt.date, **kwargs: object) -> ComposedDigest:
+    def __call__(self, engine: Engine, request: DigestRequest) -> ComposedDigest:
         with self._lock:
-            self.calls.append({"week_start": week_start, **kwargs})
-        late = kwargs.get("late_note")
+            self.calls.append(dataclasses.asdict(request))
+        week_start, late = request.week_start, request.late_note
         messages = [
             Message(
                 text=f"Digest {week_start} part {i}" + (f" ({late})" if late and i == 1 else ""),
