@@ -62,11 +62,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fakeslack import FakeSlack
+from processes import stop
 from slack_signing import FORM, command_body, signed_headers
 from sqlalchemy import Engine, delete, func, select, update
 
 from bench import ROOT
-from bench.serve import QUERIES, start_server, stop
+from bench.serve import QUERIES, start_server
 from bot.render.digest import digest_messages
 from store import Store, db
 from store import subscriptions as subs

@@ -27,9 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fakeslack import FakeSlack
+from processes import stop
 from slack_signing import FORM, command_body, signed_headers
 
-from bench.serve import QUERIES, start_server, stop
+from bench.serve import QUERIES, start_server
 
 TOKEN = "xoxb-bench-0000-notarealtoken"
 SECRET = "benchsecret0123456789abcdef0123"

@@ -1,14 +1,13 @@
-"""Starting and stopping real ``chainbot serve`` processes for the benchmarks, and the
-bench-only variants of the same server (``python -m bench.serve noop|uncached``)."""
+"""Starting real ``chainbot serve`` processes for the benchmarks (the process helpers are the
+test suite's, ``tests/processes.py``), and the bench-only variants of the same server
+(``python -m bench.serve noop|uncached``)."""
 
 from __future__ import annotations
 
-import http.client
-import signal
-import socket
 import subprocess
 import sys
-import time
+
+from processes import chainbot_command, free_port, wait_healthy
 
 from bench import ROOT
 
@@ -27,36 +26,14 @@ QUERIES = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited with {process.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("the server did not become healthy")
-
-
 def start_server(
     variant: str, env: dict[str, str], workers: int | None
 ) -> tuple[subprocess.Popen[bytes], int]:
     """``chain``: the real ``chainbot serve``; ``noop``/``uncached``: this script's own
     bench-only variants of the same server."""
-    port = _free_port()
+    port = free_port()
     if variant == "chain":
-        args = [sys.executable, "-c", "from bot.cli import main; main()", "serve"]
+        args = [*chainbot_command(), "serve"]
         args += ["--host", "127.0.0.1"]
     else:
         args = [sys.executable, "-m", "bench.serve", variant]
@@ -65,18 +42,8 @@ def start_server(
     process = subprocess.Popen(
         args, env={**env, "PORT": str(port)}, cwd=ROOT, stdout=subprocess.DEVNULL
     )
-    _wait_healthy(port, process)
+    wait_healthy(port, process, timeout=120)
     return process, port
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    # SIGINT is gunicorn's quick shutdown; nothing is in flight once the load has finished.
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def serve_variant(variant: str) -> None:

@@ -10,12 +10,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +21,7 @@ from typing import Any
 import pytest
 from blockkit import assert_valid_message, assert_valid_view
 from fakeslack import FakeSlack
+from processes import chainbot_command, free_port, stop, wait_healthy
 from slack_signing import (
     EXAMPLE_BODY,
     EXAMPLE_SIGNATURE,
@@ -113,38 +110,11 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"chainbot serve exited: {log.read_text()[-2000:]}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("chainbot serve did not become healthy")
-
-
 def copy_sqlite(source: Path, target: Path) -> None:
     """A consistent copy of a live SQLite database: the seed store is in WAL mode, so a
     plain file copy can miss what is still in its -wal file."""
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)
-
-
-def chainbot_command() -> list[str]:
-    script = shutil.which("chainbot")
-    return [script] if script else [sys.executable, "-c", "from bot.cli import main; main()"]
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +130,7 @@ def server(
     workdir = tmp_path_factory.mktemp("serve")
     database = workdir / "store.sqlite3"
     copy_sqlite(seed_db_file, database)
-    port = _free_port()
+    port = free_port()
     log = workdir / "serve.log"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SLACK_")},
@@ -179,15 +149,10 @@ def server(
             cwd=ROOT,
         )
     try:
-        _wait_healthy(port, process, log)
+        wait_healthy(port, process, output=lambda: log.read_text()[-2000:])
         yield Server(port, log, f"sqlite:///{database}", process)
     finally:
-        process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture

@@ -4,11 +4,9 @@ Slack's Socket Mode WebSocket, answers envelopes, and runs the digest clock besi
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,17 +15,13 @@ from typing import Any
 import pytest
 from blockkit import assert_valid_message
 from fakeslack import FakeSlack
+from processes import chainbot_command, stop
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT_TOKEN = "xoxb-socket-0000-secretbot"
 APP_TOKEN = "xapp-1-A0FAKE-0000-secretapp"
-
-
-def _command() -> list[str]:
-    script = shutil.which("chainbot")
-    return [script] if script else [sys.executable, "-c", "from bot.cli import main; main()"]
 
 
 def _env(fake: FakeSlack, database: Path) -> dict[str, str]:
@@ -59,7 +53,7 @@ def bot(fake: FakeSlack, database: Path) -> Iterator[tuple[subprocess.Popen[byte
     log = database.parent / "socket.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*_command(), "serve", "--socket", "--with-clock"],
+            [*chainbot_command(), "serve", "--socket", "--with-clock"],
             env=_env(fake, database),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -69,12 +63,7 @@ def bot(fake: FakeSlack, database: Path) -> Iterator[tuple[subprocess.Popen[byte
         fake.socket_mode.wait_connected(timeout=60)
         yield process, log
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, signal.SIGTERM)
 
 
 def test_slash_command_is_answered_in_the_ack(
@@ -135,7 +124,7 @@ def test_refused_app_token_exits_2_with_one_line(
 ) -> None:
     fake.fail("apps.connections.open", "invalid_auth", times=1)
     result = subprocess.run(
-        [*_command(), "serve", "--socket"],
+        [*chainbot_command(), "serve", "--socket"],
         env=_env(fake, database),
         capture_output=True,
         text=True,
