@@ -61,7 +61,7 @@ class CachedStore:
         store = self.store
         if not self.enabled:
             self._answer, self._profile, self._stats = store.answer, store.profile, store.stats
-            self._mentions = store.mentions
+            self._mentions, self._featured = store.mentions, store.featured
             self._list = lambda kind, offset, limit: store.list_entities(
                 kind, offset=offset, limit=limit
             )
@@ -73,6 +73,7 @@ class CachedStore:
             lambda kind, offset, limit: store.list_entities(kind, offset=offset, limit=limit)
         )
         self._stats = functools.lru_cache(1)(store.stats)
+        self._featured = functools.lru_cache(1)(store.featured)
 
     def _fresh(self) -> None:
         """Drop everything if the store was rebuilt (checked at most every few seconds)."""
@@ -116,6 +117,10 @@ class CachedStore:
     def stats(self) -> Stats:
         self._fresh()
         return self._stats()
+
+    def featured(self) -> list[EntityRef]:
+        self._fresh()
+        return list(self._featured())
 
     def __getattr__(self, name: str) -> Any:
         # Anything not memoised (build, resolve, ...) goes straight to the store.

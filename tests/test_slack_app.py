@@ -188,6 +188,15 @@ def test_cache_drops_answers_when_the_generation_changes(store: Store) -> None:
     assert fresh is not first and fresh.profile == first.profile
 
 
+def test_cache_keeps_help_examples_per_build(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real = Store.featured
+    monkeypatch.setattr(Store, "featured", lambda self: calls.append(1) or real(self))
+    cached = CachedStore(store)
+    assert cached.featured() == cached.featured() == real(store)
+    assert len(calls) == 1
+
+
 # --------------------------------------------------------------------------- Home tab
 
 
