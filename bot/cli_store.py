@@ -115,18 +115,12 @@ def _list(store: Store, kind_text: str) -> dict[str, Any]:
 def _compare(store: Store, text: str) -> dict[str, Any]:
     left, right = (part.strip() for part in _VS.split(text, maxsplit=1))
     a, b = store.answer(left), store.answer(right)
-    if (
-        a.profile is not None
-        and b.profile is not None
-        and a.profile.has_facts
-        and b.profile.has_facts
-    ):
+    if a.profile is not None and b.profile is not None:  # the rule /chain compare follows
         rendered = render_text.compare_text(a.profile, b.profile)
         status = "compare"
     else:
-        unresolved = [x for x in (a, b) if x.profile is None or not x.profile.has_facts]
-        rendered = "\n".join(render_text.answer_text(x) for x in unresolved)
-        status = "ambiguous" if any(x.status == "ambiguous" for x in unresolved) else "not_found"
+        rendered = render_text.compare_unresolved_text(a, b)
+        status = "ambiguous" if "ambiguous" in (a.status, b.status) else "not_found"
     return {
         "status": status,
         "query": text,

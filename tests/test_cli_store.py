@@ -238,3 +238,17 @@ def test_real_process(tmp_path: Path) -> None:
     )
     assert again.returncode == 0 and "<!channel>" not in again.stdout
     assert again.stderr == ""
+
+
+def test_compare_with_an_unclear_side_says_so_like_slack(seeded: str) -> None:
+    result = run("chain", "compare", "qingdao", "vs", "hanan")
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        "“hanan” could mean more than one thing.",
+        "  Did you mean: Hainan (province), Hunan (province)",
+    ]
+
+
+def test_compare_of_two_mentions_asks_once_for_two_names(seeded: str) -> None:
+    result = run("chain", "compare", "<!channel>", "vs", "<!here>")
+    assert result.output == "Name two entities: /chain compare <a> vs <b>.\n"

@@ -192,3 +192,11 @@ def test_signed_slash_command_through_the_app_subscribes_the_channel(
 def test_confirmation_names_the_utc_day_when_it_differs(store: Store, slack: FakeSlack) -> None:
     reply = run(store, slack, "subscribe monday 07:00 Asia/Shanghai")
     assert "07:00 Asia/Shanghai (Sun 23:00 UTC)" in reply.message.text
+
+
+def test_subscribe_with_words_it_does_not_know_explains_in_one_sentence(
+    store: Store, slack: FakeSlack
+) -> None:
+    text = run(store, slack, "subscribe blah").message.text
+    assert "I don't understand blah" in text and ".." not in text
+    assert text.endswith("Usage: /chain subscribe [weekday] [HH:MM] [time zone] [always]")

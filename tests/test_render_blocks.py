@@ -484,3 +484,10 @@ def test_checker_allows_deliberate_markup_only() -> None:
     assert_valid_message(shared, allowed=["<@U123>"])
     with pytest.raises(AssertionError):
         assert_valid_message(shared)
+
+
+def test_compare_of_two_mentions_is_escaped_and_said_once(store: Store) -> None:
+    message = blocks.render_compare_unresolved(store.answer("<!channel>"), store.answer("<!here>"))
+    assert_valid_message(message)
+    assert message.text.count("Name two entities") == 1
+    assert "&lt;a&gt; vs &lt;b&gt;" in message.text

@@ -80,7 +80,7 @@ def subscribe(request: dispatch.Request) -> dispatch.Reply:
     try:
         spec = subs.parse_schedule(request.text)
     except subs.ScheduleError as exc:
-        return _error(f"{exc}. Usage: {usage_line('subscribe')}")
+        return _error(f"{str(exc).rstrip('.')}. Usage: {usage_line('subscribe')}")
     user_tz = _user_tz(request) if spec.tz is None else None
     resolved = subs.resolve_spec(spec, user_tz)
     now = _now()

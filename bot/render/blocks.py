@@ -553,17 +553,7 @@ def render_compare_unresolved(a: Answer, b: Answer) -> Message:
     ids = _Ids()
     blocks: list[Block] = []
     lines: list[str] = []
-    sides = ((a, b), (b, a))
-    for answer, other in sides:
-        if answer.status == "found" and answer.profile is not None:
-            continue
-        query = plain.echo_query(answer.resolution.query)
-        if answer.status == "ambiguous":
-            line = f"“{query}” could mean more than one thing."
-        elif answer.status == "not_found":
-            line = f"“{query}” is not in the store."
-        else:
-            line = "Name two entities: `/chain compare <a> vs <b>`."
+    for answer, other, line in plain.compare_unresolved(a, b, slack=True):
         lines.append(line)
         blocks.append(section(line))
         other_slug = other.profile.entity.slug if other.profile is not None else None

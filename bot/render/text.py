@@ -295,6 +295,40 @@ def list_text(
     return "\n".join(lines)
 
 
+def compare_unresolved(
+    a: Answer, b: Answer, *, slack: bool = False
+) -> list[tuple[Answer, Answer, str]]:
+    """``compare X vs Y`` when a side did not name one entity: for each such side, the side,
+    the other side, and what to say (one line when both sides are empty)."""
+    said: list[tuple[Answer, Answer, str]] = []
+    for answer, other in ((a, b), (b, a)):
+        if answer.status == "found" and answer.profile is not None:
+            continue
+        query = echo_query(answer.resolution.query)
+        if answer.status == "ambiguous":
+            line = f"“{query}” could mean more than one thing."
+        elif answer.status == "not_found":
+            line = f"“{query}” is not in the store."
+        else:
+            line = f"Name two entities: `{_esc(slack)('/chain compare <a> vs <b>')}`."
+            if any(line == seen for _, _, seen in said):
+                continue
+        said.append((answer, other, line))
+    return said
+
+
+def compare_unresolved_text(a: Answer, b: Answer, *, slack: bool = False) -> str:
+    """The text of :func:`compare_unresolved`, each side's candidates named (Slack shows them
+    as buttons)."""
+    lines = []
+    for side, _other, line in compare_unresolved(a, b, slack=slack):
+        lines.append(line if slack else line.replace("`", ""))
+        if side.resolution.candidates:
+            names = ", ".join(_candidate_label(c, slack=slack) for c in side.resolution.candidates)
+            lines.append(f"  Did you mean: {names}")
+    return "\n".join(lines)
+
+
 def compare_text(a: Profile, b: Profile, *, slack: bool = False) -> str:
     """Two entities side by side: summary, policies, projects, then each one's first key
     figures, quoted and cited."""
