@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import time
 from typing import Any
 
 import click
 
+from bot import grammar
 from bot.cli import StderrProgress, main
 from bot.render import text as render_text
 from store import profile as store_profile
@@ -65,7 +65,6 @@ def chain(query: tuple[str, ...], fmt: str) -> None:
         click.echo(data["text"])
 
 
-_VS = re.compile(r"\s+(?:vs\.?|versus)\s+", re.IGNORECASE)
 LIST_ALL = 100  # the CLI lists a kind in full, a page of this size at a time
 
 
@@ -75,27 +74,33 @@ def _answer(store: Store, text: str) -> dict[str, Any]:
     command, rest = first.casefold(), rest.strip()
     if command == "help" and not rest:
         answer = Answer(Resolution(status="usage", query=text, reason="empty"))
-        return answer.to_json(render_text.usage_text(examples=store_profile.featured(store.engine)))
-    if command == "list" and rest:
+        return answer.to_json(render_text.usage_text(examples=store.featured()))
+    if command == "list":
         return _list(store, rest)
-    if command == "timeline" and rest:
+    if command == "timeline":
+        if not rest:
+            return _incomplete(text, grammar.TIMELINE_WHAT)
         answer = store.answer(rest)
         if answer.profile is not None:
             return answer.to_json(render_text.timeline_text(answer.profile))
         return answer.to_json(render_text.answer_text(answer))
-    if command == "compare" and _VS.search(rest):
-        return _compare(store, rest)
+    if command == "compare":
+        sides = grammar.compare_sides(rest)
+        return _compare(store, rest, sides) if sides else _incomplete(text, grammar.COMPARE_WHAT)
     answer = store.answer(text)
-    examples = store_profile.featured(store.engine) if answer.status == "usage" else []
+    examples = store.featured() if answer.status == "usage" else []
     return answer.to_json(render_text.answer_text(answer, examples=examples))
+
+
+def _incomplete(query: str, message: str) -> dict[str, Any]:
+    """A subcommand without what it needs: what /chain says, without Slack's backticks."""
+    return {"status": "usage", "query": query, "text": message.replace("`", "")}
 
 
 def _list(store: Store, kind_text: str) -> dict[str, Any]:
     kind = store_profile.normalise_kind(kind_text)
     if kind is None:
-        kinds = "cities, provinces, policies, projects, companies"
-        line = f"List what? Try one of: {kinds}."
-        return {"status": "usage", "query": kind_text, "kind": None, "entities": [], "text": line}
+        return {**_incomplete(kind_text, grammar.LIST_WHAT), "kind": None, "entities": []}
     entities, total = store.list_entities(kind, offset=0, limit=LIST_ALL)
     while len(entities) < total:
         page, _ = store.list_entities(kind, offset=len(entities), limit=LIST_ALL)
@@ -112,9 +117,8 @@ def _list(store: Store, kind_text: str) -> dict[str, Any]:
     }
 
 
-def _compare(store: Store, text: str) -> dict[str, Any]:
-    left, right = (part.strip() for part in _VS.split(text, maxsplit=1))
-    a, b = store.answer(left), store.answer(right)
+def _compare(store: Store, text: str, sides: tuple[str, str]) -> dict[str, Any]:
+    a, b = store.answer(sides[0]), store.answer(sides[1])
     if a.profile is not None and b.profile is not None:  # the rule /chain compare follows
         rendered = render_text.compare_text(a.profile, b.profile)
         status = "compare"

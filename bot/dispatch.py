@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from slack_sdk import WebClient
 
-from bot import autolink, home
+from bot import autolink, grammar, home
 from bot.cache import CachedStore
 from bot.render import blocks as render
 from bot.render.blocks import Message
@@ -44,7 +44,6 @@ log = logging.getLogger("chainbot.dispatch")
 ResponseType = Literal["ephemeral", "in_channel"]
 
 LIST_PAGE = 10
-_VS = re.compile(r"\s+(?:vs\.?|versus)\s+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -194,18 +193,14 @@ def help_(request: Request) -> Reply:
 def list_(request: Request) -> Reply:
     kind = normalise_kind(request.text)
     if kind is None:
-        return Reply(
-            render.render_error(
-                "List what? Try `/chain list cities`, provinces, policies, projects or companies."
-            )
-        )
+        return Reply(render.render_error(grammar.LIST_WHAT))
     entities, total = request.store.list_entities(kind, offset=0, limit=LIST_PAGE)
     return Reply(render.render_list(kind, entities, total, offset=0, limit=LIST_PAGE))
 
 
 def timeline(request: Request) -> Reply:
     if not request.text:
-        return Reply(render.render_error("Timeline of what? Try `/chain timeline <name>`."))
+        return Reply(render.render_error(grammar.TIMELINE_WHAT))
     answer = request.store.answer(request.text)
     if answer.status == "found" and answer.profile is not None:
         remember(request, answer.profile.entity.slug)
@@ -214,10 +209,10 @@ def timeline(request: Request) -> Reply:
 
 
 def compare(request: Request) -> Reply:
-    parts = _VS.split(request.text)
-    if len(parts) != 2 or not all(p.strip() for p in parts):
-        return Reply(render.render_error("Compare what? Try `/chain compare <a> vs <b>`."))
-    a, b = (request.store.answer(p.strip()) for p in parts)
+    sides = grammar.compare_sides(request.text)
+    if sides is None:
+        return Reply(render.render_error(grammar.COMPARE_WHAT))
+    a, b = (request.store.answer(side) for side in sides)
     if a.profile is not None and b.profile is not None:
         return Reply(render.render_compare(a.profile, b.profile))
     return Reply(render.render_compare_unresolved(a, b))

@@ -252,3 +252,18 @@ def test_compare_with_an_unclear_side_says_so_like_slack(seeded: str) -> None:
 def test_compare_of_two_mentions_asks_once_for_two_names(seeded: str) -> None:
     result = run("chain", "compare", "<!channel>", "vs", "<!here>")
     assert result.output == "Name two entities: /chain compare <a> vs <b>.\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["compare", "qingdao"], "Compare what? Try /chain compare <a> vs <b>."),
+        (["list", "dragons"], "List what? Try /chain list cities, provinces, policies"),
+        (["timeline"], "Timeline of what? Try /chain timeline <name>."),
+    ],
+)
+def test_an_incomplete_subcommand_says_what_slack_says(
+    seeded: str, args: list[str], said: str
+) -> None:
+    result = run("chain", *args)
+    assert result.exit_code == 0 and result.output.startswith(said)
