@@ -273,15 +273,6 @@ class Clock:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
 
-    def next_runs(self) -> list[tuple[int, dt.datetime | None]]:
-        """(subscription id, next fire time) of each scheduled job."""
-        result = []
-        for sub_id in sorted(self._signatures):
-            job = self.scheduler.get_job(f"{JOB_PREFIX}{sub_id}")
-            next_run = getattr(job, "next_run_time", None) if job else None
-            result.append((sub_id, next_run))
-        return result
-
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:

@@ -248,7 +248,6 @@ class TokenSource:
     ) -> None:
         if cfg is None and not bot_token:
             raise ConfigError("a bot token or the OAuth settings are needed")
-        self._cfg = cfg
         self._bot_token = bot_token
         self._engine = engine
         self._store = installation_store(engine, cfg) if cfg else None

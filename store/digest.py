@@ -125,11 +125,6 @@ class Digest:
         """The "From the archive" edition: nothing in it is new."""
         return self.edition == "archive"
 
-    @property
-    def new_count(self) -> int:
-        """Items from articles added since ``new_since``."""
-        return sum(1 for item in self.items if item.new)
-
 
 def week_of(day: dt.date) -> dt.date:
     """The Monday of ``day``'s week."""

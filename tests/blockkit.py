@@ -17,6 +17,8 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
+# Slack's limits, written out here rather than imported from bot.render.limits: an oracle that
+# shared the renderer's constants could not catch a wrong one.
 MAX_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 SECTION_TEXT = 3000

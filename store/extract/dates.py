@@ -65,7 +65,6 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
 )
 _COMPILED = tuple((re.compile(p), kind) for p, kind in _PATTERNS)
 _SAME_DAY = re.compile(r"\b(?:[Oo]n )?the same day\b|\b[Tt]he day before\b")
-_THIS_YEAR = re.compile(r"\b[Tt]his year\b")
 _LAST_YEAR = re.compile(r"^Last year\b|\b[Ll]ast year\b")
 
 
@@ -147,7 +146,3 @@ _QUOTED = re.compile(r"\"[^\"]{3,200}\"|“[^”]{3,200}”|《[^》]{1,200}》|
 def _mask_titles(sentence: str) -> str:
     """The sentence with quoted titles blanked (same length, so offsets hold)."""
     return _QUOTED.sub(lambda m: " " * len(m.group(0)), sentence)
-
-
-def this_year_mentioned(sentence: str) -> bool:
-    return bool(_THIS_YEAR.search(sentence))
