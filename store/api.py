@@ -1,13 +1,16 @@
 """The store's public face: everything the CLI and the Slack app ask of the fact store.
 
 ``Store`` holds an engine and delegates to one small module per job:
-``store.build`` (seeds in), ``store.lookup`` (names to entities), ``store.profile``
-(entities to cited answers). It knows nothing of Slack.
+``store.build`` (seeds in), ``store.ingest`` (articles in), ``store.lookup`` (names to
+entities), ``store.profile`` (entities to cited answers). It knows nothing of Slack.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 
@@ -16,6 +19,10 @@ from store.answers import Answer, EntityRef, Profile, Resolution
 from store.models import StoreMeta
 from store.progress import ProgressFn, no_progress
 from store.schema import ensure_schema
+
+if TYPE_CHECKING:  # imported where used: building is not on every command's start-up path
+    from store.build import BuildReport
+    from store.ingest import IngestReport
 
 
 @dataclass(frozen=True)
@@ -50,10 +57,17 @@ class Store:
         return store
 
     # ------------------------------------------------------------------ building
-    def build(self, progress: ProgressFn = no_progress):  # -> store.build.BuildReport
+    def build(self, progress: ProgressFn = no_progress) -> BuildReport:
         from store.build import build_store
 
         return build_store(self.engine, progress=progress)
+
+    def ingest(self, paths: Sequence[Path], progress: ProgressFn = no_progress) -> IngestReport:
+        """Add articles (``store.ingest``): validated first, then recorded and rebuilt in one
+        transaction."""
+        from store.ingest import ingest_files
+
+        return ingest_files(self.engine, paths, progress)
 
     def generation(self) -> str | None:
         """The current build's id; None before the first build."""
