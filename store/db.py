@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store import config
 from store.errors import ConfigError, StoreError
+
+# How long a process waits for another to finish switching a new SQLite file to WAL.
+WAL_SWITCH_SECONDS = 10.0
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -78,16 +82,31 @@ def _create_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         if parsed.database and parsed.database != ":memory:":
-            try:
-                with engine.connect() as conn:
-                    conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-            except OperationalError as exc:
-                raise StoreError(f"cannot open the database: {_reason(exc)}") from None
+            _use_wal(engine)
         return engine
     try:
         return create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ModuleNotFoundError) as exc:
         raise ConfigError(f"{config.DATABASE_ENV}: unsupported database URL ({exc})") from None
+
+
+def _use_wal(engine: Engine, patience: float = WAL_SWITCH_SECONDS) -> None:
+    """Put the database in WAL mode (it stays so, in the file). The switch needs an exclusive
+    lock, which SQLite refuses at once ("database is locked") rather than waiting out the busy
+    timeout when other processes open the same new file at the same moment; so re-check and
+    retry until one of them has made the switch."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with engine.connect() as conn:
+                mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+                if str(mode).lower() != "wal":
+                    conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+            return
+        except OperationalError as exc:
+            if "locked" not in _reason(exc) or time.monotonic() > deadline:
+                raise StoreError(f"cannot open the database: {_reason(exc)}") from None
+            time.sleep(0.05)
 
 
 def _reason(exc: OperationalError) -> str:
